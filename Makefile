@@ -1,0 +1,33 @@
+# Two commands do all the set-up:  make lab  (open the lessons)  and  make test  (run every test).
+# Both create .venv with the CPU build of torch. GPU users pick their own build, e.g.
+#   make lab TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.seqlab-installed
+
+.PHONY: lab test setup compare exercises clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install $(TORCH) -e ".[lab,test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks solutions $(PYTEST_ARGS)
+
+compare: $(STAMP)
+	$(BIN)/python -m seqlab compare $(ARGS)
+
+exercises: $(STAMP)
+	$(BIN)/python -m seqlab exercises build
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,9 @@
+"""Figures for the lessons (matplotlib). Notebooks call them; tests call them directly.
+
+One module per lesson topic; each lists its public names in ``__all__``.
+"""
+
+from .gates import *  # noqa: F401,F403  lesson 01
+from .gradients import *  # noqa: F401,F403  lesson 02
+from .sunspots import *  # noqa: F401,F403  lessons 03-04
+from .ssm import *  # noqa: F401,F403  lesson 05

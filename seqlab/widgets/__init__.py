@@ -1,0 +1,9 @@
+"""ipywidgets UIs for the lessons. Each UI's callback is a plain function, unit-tested by moving it.
+
+One module per lesson topic; each lists its public names in ``__all__``.
+"""
+
+from .gates import *  # noqa: F401,F403  lesson 01
+from .gradients import *  # noqa: F401,F403  lesson 02
+from .sunspots import *  # noqa: F401,F403  lessons 03-04
+from .ssm import *  # noqa: F401,F403  lesson 05
