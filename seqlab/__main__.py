@@ -1,3 +1,4 @@
 from seqlab.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # guard so spawn-based worker processes can import this module
+    raise SystemExit(main())

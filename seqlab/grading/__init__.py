@@ -1,0 +1,78 @@
+"""Exercises from one source, and grading a class with one command.
+
+- ``python -m seqlab exercises build``  writes ``exercises/`` from ``solutions/`` (``build.py``)
+- ``python -m seqlab exercises check``  fails when the committed ``exercises/`` differ from a fresh build
+- ``python -m seqlab grade SUBMISSION...``  grades notebooks into a CSV and feedback files (``grade.py``)
+
+Modules: ``markers`` (nbgrader's ``### BEGIN SOLUTION`` regions in one cell), ``cells`` (nbgrader cell
+metadata, solution checks), ``build`` (solutions -> exercises), ``submissions`` (who, which exercise,
+tests merged in), ``execute`` (one notebook in a fresh kernel), ``grade`` (a class, in parallel).
+See docs/instructors.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["add_exercises_arguments", "run_exercises", "add_grade_arguments", "run_grade"]
+
+
+def add_exercises_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("build", "check"),
+                        help="build: write the exercises; check: exit 1 when they differ from a fresh build")
+    parser.add_argument("--solutions", default="solutions", metavar="DIR",
+                        help="hand-edited solution notebooks (default: solutions)")
+    parser.add_argument("--out", default="exercises", metavar="DIR",
+                        help="where the exercise notebooks go (default: exercises)")
+    parser.add_argument("--check", action="store_true", help="with build: only check, write nothing")
+
+
+def run_exercises(args: argparse.Namespace) -> int:
+    from seqlab.grading.build import check_exercises, write_exercises
+    from seqlab.grading.markers import MarkerError
+
+    try:
+        if args.action == "check" or args.check:
+            problems = check_exercises(args.solutions, args.out)
+            for problem in problems:
+                print(f"seqlab exercises check: {problem}", file=sys.stderr)
+            if problems:
+                print("run `python -m seqlab exercises build` and commit the result", file=sys.stderr)
+                return 1
+            print(f"{args.out}/ agrees with a fresh build of {args.solutions}/")
+            return 0
+        changed = write_exercises(args.solutions, args.out)
+    except MarkerError as error:
+        print(f"seqlab exercises: error: {error}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as error:
+        print(f"seqlab exercises: error: {error}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"{args.out}/ is up to date ({len(changed)} notebook(s) changed)")
+    return 0
+
+
+def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                        help="submitted notebooks or folders of them, e.g. submissions/ laid out as "
+                             "submissions/<student>/<exercise>.ipynb")
+    parser.add_argument("--solutions", default="solutions", metavar="DIR",
+                        help="solution notebooks with the hidden tests (default: solutions)")
+    parser.add_argument("--timeout", type=float, default=120, metavar="S",
+                        help="seconds per notebook, all cells together (default: 120)")
+    parser.add_argument("--out", default="grades.csv", metavar="CSV",
+                        help="per-question grades; totals go beside it in <name>_totals.csv (default: grades.csv)")
+    parser.add_argument("--feedback-dir", default="feedback", metavar="DIR",
+                        help="one <student>.md per student (default: feedback)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="notebooks graded at once, one kernel each (default: the number of CPUs)")
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from seqlab.grading.grade import run
+
+    return run(args)
