@@ -1,0 +1,20 @@
+"""Mamba in plain PyTorch: the selective scan (``scan``), the block (``block``), and the choice
+between seqlab's code and mamba-ssm's CUDA kernels (``backends``).
+
+    from seqlab.mamba import Mamba, selective_scan, selective_scan_sequential
+"""
+
+from .backends import BACKENDS, GPU_INSTALL, load_mamba_ssm, resolve_backend
+from .block import Mamba
+from .scan import selective_scan, selective_scan_sequential, selective_scan_step
+
+__all__ = [
+    "BACKENDS",
+    "GPU_INSTALL",
+    "Mamba",
+    "load_mamba_ssm",
+    "resolve_backend",
+    "selective_scan",
+    "selective_scan_sequential",
+    "selective_scan_step",
+]
