@@ -1,0 +1,53 @@
+"""``python -m seqlab compare`` end to end on a short series, few epochs, two seeds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from seqlab.cli import main
+from seqlab.data import load_sunspots
+from seqlab.experiments import CSV_COLUMNS, default_models, mamba_available
+
+
+@pytest.fixture(scope="module")
+def short_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "short.csv"
+    s = load_sunspots(start="1985-01")
+    path.write_text("date,sunspots\n" + "".join(f"{m},{v}\n" for m, v in s.items()))
+    return path
+
+
+def test_compare_writes_csv_and_figures(short_file, tmp_path, capsys):
+    models = ["rnn", "gru", "lstm", "persistence", "ar"] + (["mamba"] if mamba_available() else [])
+    out = tmp_path / "out"
+    code = main(["compare", "--models", ",".join(models), "--seeds", "2", "--epochs", "1",
+                 "--data", str(short_file), "--out", str(out), "--no-progress"])
+    assert code == 0
+    df = pd.read_csv(out / "results.csv")
+    assert list(df.columns) == CSV_COLUMNS
+    assert len(df) == 2 * len(models)
+    assert sorted(map(tuple, df[["model", "seed"]].values.tolist())) == sorted((m, s) for m in models for s in (0, 1))
+    assert df[["rmse", "mae", "r2"]].notna().all().all() and (df["rmse"] > 0).all()
+    assert (df.loc[df.model == "persistence", "params"] == 0).all()
+    for name in ("loss_curves.png", "metrics.png", "predictions.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    printed = capsys.readouterr().out
+    for m in models:
+        assert m in printed
+    assert "±" in printed and "R^2" in printed
+
+
+def test_unknown_model_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--models", "rnn,transformer"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown model(s) transformer" in err and "persistence" in err
+
+
+def test_default_models_include_mamba_when_it_imports():
+    assert default_models()[:3] == ["rnn", "gru", "lstm"]
+    assert ("mamba" in default_models()) == mamba_available()
+    assert default_models()[-2:] == ["persistence", "ar"]
