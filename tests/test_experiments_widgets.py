@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 
 from seqlab.data import load_sunspots, split_series  # noqa: E402
 from seqlab.plots.sunspots import plot_loss_curves, plot_metrics, plot_predictions, plot_r2_spread  # noqa: E402
-from seqlab.widgets.sunspots import comparison_ui, draw_comparison, draw_training, train_one, tuning_ui  # noqa: E402
+from seqlab.widgets.sunspots import (  # noqa: E402
+    comparison_ui, draw_comparison, draw_training, inactive_controls, train_one, tuning_ui)
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +38,64 @@ def test_train_one_changes_with_controls(splits):
     plt.close("all")
 
 
+def _controls(box):
+    return {c.description: c for c in box.children[0].children[0].children + box.children[0].children[1].children}
+
+
 def test_tuning_ui_classes_and_run(splits):
     box = tuning_ui(splits, epochs=1, models=("rnn",))
     assert "seqlab-ui" in box._dom_classes
-    controls = box.children[0].children[0].children + box.children[0].children[1].children
+    controls = list(_controls(box).values())
     button = [c for c in controls if "seqlab-run" in c._dom_classes]
-    assert len(button) == 1
+    assert len(button) == 1 and button[0].description == "Train (1 epochs)"
     assert all("seqlab-no-live" in c._dom_classes for c in controls if c is not button[0])
     button[0].click()  # runs the callback (output capture needs a kernel; no error is the check here)
     plt.close("all")
+
+
+def test_tuning_ui_disables_controls_that_cannot_act(splits):
+    box = tuning_ui(splits, epochs=1)
+    c = _controls(box)
+    assert not c["dropout"].disabled  # lstm, 2 layers
+    c["hidden size"].value = 128
+    c["model"].value = "mamba"
+    assert c["dropout"].disabled and "Mamba" in c["dropout"].tooltip
+    assert max(c["hidden size"].options) == 64 and c["hidden size"].value == 64  # capped d_model
+    assert not c["layers"].disabled  # Mamba's layers are its blocks
+    c["model"].value = "lstm"
+    assert not c["dropout"].disabled and c["dropout"].tooltip is None and 128 in c["hidden size"].options
+    c["layers"].value = 1
+    assert c["dropout"].disabled and "2+ layers" in c["dropout"].tooltip
+    c["layers"].value = 3
+    assert not c["dropout"].disabled
+    plt.close("all")
+
+
+def _fingerprint(result):
+    return (result["params"], tuple(result["history"].train_loss), tuple(result["history"].val_loss),
+            result["val"]["rmse"])
+
+
+BASE = {"model": "lstm", "hidden_size": 16, "num_layers": 2, "dropout": 0.2, "lr": 1e-3, "batch_size": 64,
+        "alpha": 0.5}
+OTHER = {"model": "gru", "hidden_size": 32, "num_layers": 3, "dropout": 0.1, "lr": 1e-2, "batch_size": 32,
+         "alpha": 1.0}
+
+
+@pytest.mark.parametrize("start", [BASE, {**BASE, "model": "mamba", "num_layers": 1},
+                                   {**BASE, "model": "rnn", "num_layers": 1}])
+def test_each_enabled_control_changes_the_result_and_disabled_ones_cannot(splits, start):
+    """The oracle behind the UI's disabling: an enabled control always moves the result, a disabled
+    one (``inactive_controls``) never does; the same settings give the same numbers (no time limit)."""
+    base = _fingerprint(train_one(**start, splits=splits, epochs=1))
+    assert _fingerprint(train_one(**start, splits=splits, epochs=1)) == base  # deterministic
+    inactive = inactive_controls(start["model"], start["num_layers"])
+    assert set(inactive) == (set() if start is BASE else {"dropout"})
+    for name, value in OTHER.items():
+        if name == "model" and start["model"] != "lstm":
+            value = "lstm"
+        changed = _fingerprint(train_one(**{**start, name: value}, splits=splits, epochs=1))
+        assert (changed == base) == (name in inactive), name
 
 
 def test_comparison_draw_changes_with_model_and_period(splits):
