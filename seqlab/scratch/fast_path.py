@@ -23,8 +23,13 @@ are made of):
 - per-step views are made once with ``unbind``; ``W_hh^T`` is made contiguous once;
 - states live in one (T+1)-step buffer, so h_{t-1} is a view, not a concatenation;
 - the LSTM keeps its gates in the order o|i|f|g, so one ``sigmoid_`` covers o, i, f and, with
-  the g rows of the weights doubled, g too: tanh(a) = 2 sigmoid(2a) - 1 (torch's CPU tanh
-  costs ~3x its sigmoid per element here; tanh(c') is computed the same way);
+  the g rows of the weights times -2, g too: tanh(a) = 1 - 2 sigmoid(-2a) (torch's CPU tanh
+  costs ~3x its sigmoid per element here; tanh(c') is computed the same way). The minus sign
+  lets ``addcmul`` fold the "1 -" into its neighbours: c' = (i + f c) - 2 i s and
+  h' = o - 2 o sigmoid(-2c'), 7 ops per step; g and tanh(c') themselves, which only backward
+  and ``return_gates`` read, are formed after the loop in one op each;
+- the LSTM backward accumulates the recurrent gradient in place into a copy of the incoming
+  one (``addmm_``) and reuses one buffer for dL/dc';
 - the LSTM backward writes [d a_o | d a_i | d a_f | d a_g | carried dc] per step, so one
   multiply fills four blocks, and computes its factors in cache-sized blocks of steps
   (``_BLOCK_ELEMENTS``) rather than in one pass over the whole sequence.
@@ -202,7 +207,7 @@ class _GRULayer(torch.autograd.Function):
 
 
 # The LSTM kernel keeps its gate blocks in the order o, i, f, g (torch.nn: i, f, g, o): the
-# sigmoid gates o, i, f are contiguous (one op; with g's rows doubled, g joins it), and so are
+# sigmoid gates o, i, f are contiguous (one op; with g's rows times -2, g joins it), and so are
 # i, f, g, the three that the backward multiplies by dc. Weights are rotated by one block on
 # the way in, gradients rotated back on the way out (torch.roll; advanced indexing is ~10x
 # slower here).
@@ -216,11 +221,11 @@ def _to_kernel_order(w, H):
 _BLOCK_ELEMENTS = 65536  # N*H*K per block of LSTM backward factors (measured: 16 steps at N*H = 4096)
 
 
-def _doubled_g(w, H):
-    """Copy of kernel-order w with the g block times 2, for tanh(a) = 2 sigmoid(2a) - 1: one
+def _g_times_minus_2(w, H):
+    """Copy of kernel-order w with the g block times -2, for tanh(a) = 1 - 2 sigmoid(-2a): one
     sigmoid then serves all four gates (torch's CPU tanh costs ~3x its sigmoid per element)."""
     w = w.clone()
-    w[3 * H :] *= 2
+    w[3 * H :].mul_(-2)  # in place on the view (`w[...] *= -2` would also copy it back)
     return w
 
 
@@ -234,28 +239,30 @@ class _LSTMLayer(torch.autograd.Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
         T, N, _ = x.shape
         H = h0.shape[1]
-        bias = None if b_ih is None else _doubled_g(_to_kernel_order(b_ih + b_hh, H), H)
+        bias = None if b_ih is None else _g_times_minus_2(_to_kernel_order(b_ih + b_hh, H), H)
         w_ih_k = _to_kernel_order(w_ih, H)  # (4H, I) in kernel order
         w_hh_k = _to_kernel_order(w_hh, H)  # (4H, H) in kernel order
-        gates = _project(x, _doubled_g(w_ih_k, H), bias)  # (T, N, 4H) a_o|a_i|a_f|2a_g, all steps
-        w_hh_kt = _doubled_g(w_hh_k, H).t().contiguous()  # (H, 4H)
+        gates = _project(x, _g_times_minus_2(w_ih_k, H), bias)  # (T, N, 4H) a_o|a_i|a_f|-2a_g
+        w_hh_kt = _g_times_minus_2(w_hh_k, H).t().contiguous()  # (H, 4H)
         c_buf, c_all, _ = _state_buffer(c0, T, reverse)
-        tanh_c = x.new_empty(T, N, H)
+        sig_c = x.new_empty(T, N, H)  # sigmoid(-2c') per step, tanh(c') after the loop
         out_buf, out, _ = _state_buffer(h0, T, reverse)
-        minus_one = x.new_tensor(-1.0)
+        minus_two, one = x.new_tensor((-2.0, 1.0)).unbind()  # 0-d: cheaper than Python scalars
         # Per-step views made once (indexing in the loop costs as much as a small op).
-        g_s, tnh_s = gates.unbind(0), gates[..., 3 * H :].unbind(0)
+        g_s, sg_s = gates.unbind(0), gates[..., 3 * H :].unbind(0)
         o_s, i_s, f_s = (gates[..., k * H : (k + 1) * H].unbind(0) for k in range(3))
-        c_s, tc_s, out_s = c_all.unbind(0), tanh_c.unbind(0), out.unbind(0)
+        c_s, sc_s, out_s = c_all.unbind(0), sig_c.unbind(0), out.unbind(0)
         h, c = h0, c0
         for t in _steps(T, reverse):
-            g_s[t].addmm_(h, w_hh_kt).sigmoid_()  # o, i, f and sigmoid(2 a_g)
-            torch.add(minus_one, tnh_s[t], alpha=2, out=tnh_s[t])  # g = tanh(a_g)
-            c = torch.mul(f_s[t], c, out=c_s[t])  # f * c
-            c.addcmul_(i_s[t], tnh_s[t])  # + i * g
-            torch.mul(c, 2, out=tc_s[t]).sigmoid_()
-            torch.add(minus_one, tc_s[t], alpha=2, out=tc_s[t])  # tanh(c') = 2 sigmoid(2c') - 1
-            h = torch.mul(o_s[t], tc_s[t], out=out_s[t])  # h' = o * tanh(c')
+            g_s[t].addmm_(h, w_hh_kt).sigmoid_()  # o, i, f and s = sigmoid(-2 a_g)
+            # c' = f c + i g with g = tanh(a_g) = 1 - 2 s: (i + f c) - 2 i s, two ops
+            c = torch.addcmul(i_s[t], f_s[t], c, out=c_s[t]).addcmul_(i_s[t], sg_s[t], value=-2)
+            torch.mul(c, minus_two, out=sc_s[t]).sigmoid_()  # sigmoid(-2c')
+            h = torch.addcmul(o_s[t], o_s[t], sc_s[t], value=-2, out=out_s[t])  # o tanh(c')
+        # What backward and return_gates read, in bulk: g = 1 - 2 s and tanh(c') = 1 - 2 sigmoid(-2c')
+        g_block = gates[..., 3 * H :]
+        torch.add(one, g_block, alpha=-2, out=g_block)
+        tanh_c = torch.add(one, sig_c, alpha=-2, out=sig_c)
         ctx.save_for_backward(x, w_ih_k, w_hh_k, out_buf, c_buf, tanh_c, gates)
         ctx.reverse, ctx.has_cell = reverse, True
         ctx.mark_non_differentiable(gates)
@@ -269,14 +276,15 @@ class _LSTMLayer(torch.autograd.Function):
         out, h_prev = _state_views(out_buf, ctx.reverse)  # (T, N, H) each
         _, c_prev = _state_views(c_buf, ctx.reverse)
         T, N, H = out.shape
-        d_out = torch.zeros_like(out) if d_out is None else d_out.contiguous()
+        # total dL/dh' per step: starts as the incoming gradient, each step adds its recurrent part
+        dh_all = torch.zeros_like(out) if d_out is None else torch.empty_like(out).copy_(d_out)
         o, i, f, g = gates.split(H, dim=-1)
         # Factors that do not depend on the incoming gradient, computed per block of K steps
         # just before the loop reaches them (bulk ops, yet cache-sized: at long sequences one
         # pass over everything would stream from memory ~10 times).
         K = max(1, min(T, _BLOCK_ELEMENTS // (N * H)))
         dc_per_dh, do_per_dh = x.new_empty(K, N, H), x.new_empty(K, N, H)
-        sig_slope, per_dc = x.new_empty(K, N, 3 * H), x.new_empty(K, N, 4, H)
+        sig_slope, per_dc = x.new_empty(K, N, 2 * H), x.new_empty(K, N, 4, H)
 
         def block_factors(lo, hi):
             """Fill the factor buffers for time steps lo..hi-1; return per-step views."""
@@ -284,11 +292,11 @@ class _LSTMLayer(torch.autograd.Function):
             # s' = s (1 - s) = s - s*s for a sigmoid; h' = o tanh(c') is `out`
             torch.addcmul(o[ts], out[ts], tanh_c[ts], value=-1, out=dc_per_dh[:n])  # o (1 - tanh^2 c')
             torch.addcmul(out[ts], out[ts], o[ts], value=-1, out=do_per_dh[:n])  # tanh(c') o (1 - o)
-            sig = gates[ts, :, : 3 * H]
+            sig = gates[ts, :, H : 3 * H]  # i, f (o's slope is folded into do_per_dh)
             torch.addcmul(sig, sig, sig, value=-1, out=sig_slope[:n])
             # per dc' of a step: d a_i, d a_f, d a_g, and the carry dc = dc' f to the step before
-            torch.mul(g[ts], sig_slope[:n, :, H : 2 * H], out=per_dc[:n, :, 0])  # g i (1 - i)
-            torch.mul(c_prev[ts], sig_slope[:n, :, 2 * H :], out=per_dc[:n, :, 1])  # c f (1 - f)
+            torch.mul(g[ts], sig_slope[:n, :, :H], out=per_dc[:n, :, 0])  # g i (1 - i)
+            torch.mul(c_prev[ts], sig_slope[:n, :, H:], out=per_dc[:n, :, 1])  # c f (1 - f)
             torch.mul(g[ts], g[ts], out=per_dc[:n, :, 2])
             torch.addcmul(i[ts], i[ts], per_dc[:n, :, 2], value=-1, out=per_dc[:n, :, 2])  # i (1 - g^2)
             per_dc[:n, :, 3] = f[ts]
@@ -298,13 +306,13 @@ class _LSTMLayer(torch.autograd.Function):
         # multiply by per_dc fills the last four blocks.
         d_buf = x.new_empty(T, N, 5 * H)
         d_gates = d_buf[..., : 4 * H]  # grads of the pre-activations a_o|a_i|a_f|a_g
-        dh_all = x.new_empty(T, N, H)
         dg_s, do_s = d_gates.unbind(0), d_buf[..., :H].unbind(0)
         dlast4_s, carry_s = d_buf[..., H:].unflatten(-1, (4, H)).unbind(0), d_buf[..., 4 * H :].unbind(0)
-        dh_s, d_out_s = dh_all.unbind(0), d_out.unbind(0)
+        dh_s = dh_all.unbind(0)
         dc_all_s = None if d_c_all is None else d_c_all.unbind(0)
+        dc = x.new_empty(N, H)  # dL/dc' of the current step (one buffer, reused)
+        dc_col = dc.unsqueeze(1)  # (N, 1, H) view, broadcast over the four blocks of per_dc
         steps = list(_steps(T, ctx.reverse))
-        dh_all[steps[-1]] = d_out[steps[-1]]
         dh0 = None
         for k in range(T - 1, -1, -1):
             t = steps[k]
@@ -315,15 +323,15 @@ class _LSTMLayer(torch.autograd.Function):
             j = t - lo
             dh = dh_s[t]
             if k == T - 1:
-                dc = dh * dcdh_s[j]  # dL/dc' (nothing arrives from a later step)
+                torch.mul(dh, dcdh_s[j], out=dc)  # dL/dc' (nothing arrives from a later step)
             else:
-                dc = torch.addcmul(carry_s[steps[k + 1]], dh, dcdh_s[j])
+                torch.addcmul(carry_s[steps[k + 1]], dh, dcdh_s[j], out=dc)
             if dc_all_s is not None:
                 dc += dc_all_s[t]
-            torch.mul(dc.unsqueeze(1), per_dc_s[j], out=dlast4_s[t])  # d a_i, d a_f, d a_g, carry
+            torch.mul(dc_col, per_dc_s[j], out=dlast4_s[t])  # d a_i, d a_f, d a_g, carry
             torch.mul(dh, dodh_s[j], out=do_s[t])  # d a_o
             if k > 0:
-                torch.addmm(d_out_s[steps[k - 1]], dg_s[t], w_hh_k, out=dh_s[steps[k - 1]])
+                dh_s[steps[k - 1]].addmm_(dg_s[t], w_hh_k)
             elif ctx.needs_input_grad[1]:
                 dh0 = dg_s[t] @ w_hh_k
         dc0 = carry_s[steps[0]].clone() if ctx.needs_input_grad[2] else None
