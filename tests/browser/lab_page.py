@@ -4,7 +4,7 @@
 until the kernel stays idle, saves, and reads the saved notebook back through the contents API
 to list error outputs and cells without an execution count. It then finds every ``.seqlab-ui``
 container and moves each control (live ones twice, the first slider of a UI also by mouse drag,
-no-live ones once followed by the run button), asserting after each move that the UI's output
+no-live ones twice, away and back, each followed by the run button), asserting after each move that the UI's output
 (everything in the container except the controls: Output widgets, images, HTML, labels) changed,
 and that no traceback appeared: in the UI, on the kernel's iopub channel, or in the kernel's log.
 
@@ -25,15 +25,16 @@ from pathlib import Path
 from lab_js import (CLOSE_ALL_JS, ERRORS_IN_UI_JS, OUTPUT_OF_UI_JS, PANEL, RUN_ALL_DONE_JS,
                     SCAN_JS, SETTLED_JS, STATUS_HOOK_JS, WIDGET_RENDER_ERRORS_JS)
 from notebook_report import REPORTS, NotebookReport
-from widget_moves import drag_slider, move_control
+from widget_moves import control_value, drag_slider, move_control, restore_control
 
 RUN_ALL_TIMEOUT_S = 240
 MOVE_TIMEOUT_S = 60  # a callback must finish well within this (the brief asks for ~10 s)
 QUIET_MS = 500  # widget messages can make the kernel busy again right after it reports idle
 MOVES_PER_CONTROL = 2
-# a no-live control is moved once: each move costs a run (e.g. a training of ~10 s), and the
-# second-move case is still covered, since the run button is clicked once per control
-NO_LIVE_MOVES = 1
+# a no-live control is moved twice, each time followed by a run: away from its value, then back,
+# so that every later control of the UI is moved from the UI's default state (a model dropdown
+# left on "mamba" would otherwise leave dropout disabled for the rest of the UI)
+NO_LIVE_MOVES = 2
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -43,6 +44,7 @@ class LabNotebook:
     def __init__(self, page, lab, path: str, shots: Path):
         self.page, self.lab, self.path, self.shots = page, lab, path, shots
         self.report = NotebookReport(path)
+        self._original = None  # a no-live control's value before its first move
         self._log_offset = lab.log_size()
         self._name = Path(path).stem
 
@@ -232,7 +234,10 @@ class LabNotebook:
             return False
         if move >= MOVES_PER_CONTROL:
             change = drag_slider(self.page, element)
+        elif control["noLive"] and move == 1:
+            change = restore_control(control["kind"], element, self._original)
         else:
+            self._original = control_value(control["kind"], element)
             change = move_control(control["kind"], element)
         if change is None:
             self.report.widget_problems.append(f"{what}: could not move it (no other value to pick)")

@@ -122,9 +122,10 @@ def test_harness_reports_known_defects_and_passes_sound_ui(lab_page, lab_server,
     assert any("cell 4 raised ZeroDivisionError" in p for p in report.cell_errors), problems
     assert report.unexecuted_cells == [5], problems
     # the sound UI: live controls moved twice, the first slider also dragged, the no-live
-    # slider once and then run; the output changed each time
+    # slider away and back, each followed by a run; the output changed each time
     sound = [m for m in report.moves if m.startswith("seqlab-ui #1 ")]
-    assert len(sound) == 6, problems + "\n" + "\n".join(report.moves)  # the no-live slider once
+    assert len(sound) == 7, problems + "\n" + "\n".join(report.moves)
+    assert [m for m in sound if "back to 1.00" in m and "seqlab-run" in m], "\n".join(sound)
     assert sum("mouse drag" in m for m in sound) == 1, "\n".join(sound)
     assert not [p for p in report.widget_problems if p.startswith("seqlab-ui #1 ")], problems
     # the broken UI: each defect named

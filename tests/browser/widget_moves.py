@@ -92,3 +92,33 @@ def move_control(kind: str, element) -> str | None:
         new = field_.input_value()
         return None if new == value else f"number {value} -> {new}"
     raise ValueError(f"unknown control kind {kind!r}")
+
+
+def control_value(kind: str, element) -> str | int | None:
+    """What a control shows now, to put it back later (None: the kind is not restorable)."""
+    if kind == "slider":
+        readout = element.locator(".widget-readout")
+        handle = element.locator(".noUi-handle").last
+        return (readout.first.text_content() if readout.count() else "") or handle.get_attribute("aria-valuetext")
+    if kind in ("dropdown", "select"):
+        return element.locator("select").evaluate("s => s.selectedIndex")
+    return None
+
+
+def restore_control(kind: str, element, original) -> str | None:
+    """Move a control back to ``original`` (from control_value): a second move that also leaves
+    the UI as it was, so that later controls are moved from the UI's default state."""
+    if kind in ("dropdown", "select"):
+        select = element.locator("select")
+        select.select_option(index=original)
+        return f"selected {select.locator('option').nth(original).text_content()!r} again (back to the start)"
+    if kind == "slider":
+        handle = element.locator(".noUi-handle").last
+        handle.focus()
+        for key in ("ArrowLeft", "ArrowRight"):
+            for _ in range(3):  # a move_control step is one key press
+                if control_value(kind, element) == original:
+                    return f"slider back to {original} ({key})"
+                handle.press(key)
+        return f"slider back to {original}" if control_value(kind, element) == original else None
+    return move_control(kind, element)  # checkbox, toggles, radio: another click
