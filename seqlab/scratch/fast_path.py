@@ -63,7 +63,9 @@ def fast_path_applies() -> bool:
 
 
 def _is_batched(t) -> bool:
-    return t is not None and torch._C._functorch.is_batchedtensor(t)
+    """A tensor under vmap: torch.func's, or the one of ``autograd.grad(is_grads_batched=True)``."""
+    f = torch._C._functorch
+    return t is not None and (f.is_batchedtensor(t) or f.is_legacy_batchedtensor(t))
 
 
 def _reference_layer(kind, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, relu=False):
@@ -82,8 +84,8 @@ def _reference_layer(kind, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, relu=Fals
 
 
 def _needs_autograd_backward(grads) -> bool:
-    """create_graph=True (grad mode is on inside backward only then) or batched grads."""
-    return torch.is_grad_enabled() or any(_is_batched(g) for g in grads)
+    """create_graph=True (grad mode is on inside backward only then) or batched grads (vmap)."""
+    return torch.is_grad_enabled() or not fast_path_applies() or any(_is_batched(g) for g in grads)
 
 
 def _backward_by_autograd(needs, kind, inputs, grad_outputs, **options):
