@@ -20,6 +20,10 @@ class ShapeError(ValueError, RuntimeError):
     """A shape that does not fit: ValueError for seqlab, RuntimeError as torch.nn raises."""
 
 
+class DtypeError(ValueError, RuntimeError):
+    """Tensors of different dtypes: ValueError for seqlab, RuntimeError as torch.nn raises."""
+
+
 class ArgumentTypeError(ValueError, TypeError):
     """A constructor argument of the wrong type: ValueError for seqlab, TypeError as torch.nn."""
 
@@ -91,6 +95,9 @@ def check_cell_state(cell, input: torch.Tensor, state: torch.Tensor, what: str, 
         elif batched and state.dim() == 2:
             error = ShapeError
             torch_words = f"Input batch size {input.shape[0]} doesn't match hidden{index} batch size {state.shape[0]}."
+        elif not batched and state.dim() == 2:  # torch.nn reads (a, b) as batch 1 of hidden_size a
+            error = ShapeError
+            torch_words = f"hidden{index} has inconsistent hidden_size: got {state.shape[0]}, expected {cell.hidden_size}."
         else:
             error, torch_words = ShapeError, f"{name}: {what} has {state.dim()} dimensions, input has {input.dim()}."
         raise error(
@@ -101,7 +108,7 @@ def check_cell_state(cell, input: torch.Tensor, state: torch.Tensor, what: str, 
             f"features, or pass none to start from zeros."
         )
     if state.dtype != input.dtype:
-        raise ValueError(
+        raise DtypeError(
             f"{name}: {what} has dtype {state.dtype} but input has dtype {input.dtype}; "
             f"expected both {input.dtype}. Fix: `{what}.to(input.dtype)`."
         )
@@ -132,7 +139,9 @@ def check_layer_input(module, input: torch.Tensor) -> bool:
     layout = "(N, L, input_size)" if module.batch_first else "(L, N, input_size)"
     if input.dim() not in (2, 3):
         raise ValueError(
-            f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead. "
+            # torch.nn's words first (its RNN says "4D tensor", its GRU and LSTM "4D")
+            f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
+            f"{' tensor' if name == 'RNN' else ''} instead. "
             f"{name}: expected 3-D input of shape {layout} (batch_first={module.batch_first}) "
             f"or unbatched 2-D input (L, input_size), received {input.dim()}-D input of shape "
             f"{shape_str(input.shape)}. Fix: reshape to {layout} with "
@@ -181,7 +190,7 @@ def check_layer_state(
             f"batch_first=True. Fix: reshape {what}, or pass none to start from zeros."
         )
     if state.dtype != dtype:
-        raise ValueError(
+        raise DtypeError(
             f"{name}: {what} has dtype {state.dtype} but input has dtype {dtype}; expected "
             f"both {dtype}. Fix: `{what}.to(input.dtype)`."
         )
