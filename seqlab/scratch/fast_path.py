@@ -34,6 +34,16 @@ are made of):
   multiply fills four blocks, and computes its factors in cache-sized blocks of steps
   (``_BLOCK_ELEMENTS``) rather than in one pass over the whole sequence.
 
+Exact beyond first derivatives: the hand-written backward works on saved buffers that are in
+no autograd graph, so differentiating it (``create_graph=True``: double backward, gradient
+penalties, ``gradgradcheck``) would silently give wrong second derivatives, and under vmap
+(``autograd.grad(..., is_grads_batched=True)``) its preallocated buffers cannot hold batched
+values. In those two cases each Function's backward instead recomputes the layer from its
+saved inputs with the cells' step equations and lets autograd differentiate that
+(``_backward_by_autograd``): slower, exact to every order. Under torch.func transforms (vmap,
+jvp, grad) and forward-mode AD the modules do not call these Functions at all
+(``fast_path_applies``) and run the reference path.
+
 Glossary: T sequence length, N batch, I input features, H hidden features; x (T, N, I);
 h0, c0 (N, H); weights (G*H, I), (G*H, H), (G*H,). ``reverse=True`` runs time backwards
 (the reverse direction of a bidirectional layer) but stores everything in natural time order.
