@@ -151,6 +151,13 @@ def test_empty_batch_like_torch(model, batch_first):
     assert x.grad.shape == x.shape
 
 
+@pytest.mark.parametrize("shape", [(0, 3, 2), (0, 2)])
+def test_zero_time_steps_refused_like_torch(shape):
+    for module in (nn.GRU(2, 3), scratch.GRU(2, 3)):
+        with pytest.raises(RuntimeError, match="Expected sequence length to be larger than 0"):
+            module(torch.randn(shape))
+
+
 def test_mode_string_like_torch():
     for kw in ({}, {"nonlinearity": "relu"}):
         assert scratch.RNN(2, 3, **kw).mode == nn.RNN(2, 3, **kw).mode

@@ -157,6 +157,13 @@ def check_layer_input(module, input: torch.Tensor) -> bool:
             f"input_size={input.shape[-1]}, or check batch_first (now {module.batch_first})."
         )
     check_dtype(input, module.weight_ih_l0.dtype, "input", name)
+    length = input.shape[1 if module.batch_first else 0] if input.dim() == 3 else input.shape[0]
+    if length == 0:
+        raise ShapeError(
+            f"Expected sequence length to be larger than 0 in RNN. {name}: input of shape "
+            f"{shape_str(input.shape)} has no time steps (layout {layout}, batch_first="
+            f"{module.batch_first})."
+        )
     return input.dim() == 3
 
 
