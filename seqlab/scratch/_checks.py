@@ -39,8 +39,9 @@ def check_tensor(value, what: str) -> None:
 
 
 def check_dtype(tensor: torch.Tensor, expected: torch.dtype, what: str, module: str) -> None:
+    """torch.nn's RNN/GRU/LSTM raise ValueError here, its cells RuntimeError: DtypeError is both."""
     if tensor.dtype != expected:
-        raise ValueError(
+        raise DtypeError(
             f"RNN input dtype ({tensor.dtype}) does not match weight dtype ({expected}). Convert "
             f"input: input.to({expected}), or convert model: model.to({tensor.dtype}). "
             f"[{module}: {what} has dtype {tensor.dtype}, expected {expected} (the dtype of the "
@@ -74,8 +75,7 @@ def check_cell_input(cell, input: torch.Tensor) -> bool:
             f"(N, {cell.input_size}) or ({cell.input_size},). Fix: build the cell with "
             f"input_size={input.shape[-1]} or reshape the input so features are last."
         )
-    check_dtype(input, cell.weight_ih.dtype, "input", name)
-    return input.dim() == 2
+    return input.dim() == 2  # the dtype is checked after the states, in torch.nn's order
 
 
 def check_cell_state(cell, input: torch.Tensor, state: torch.Tensor, what: str, index: int = 0) -> None:

@@ -150,6 +150,7 @@ class _CellBase(nn.Module):
         else:
             _checks.check_cell_state(self, input, state, what, index)
             state = state if batched else state.unsqueeze(0)
+        _checks.check_dtype(input, self.weight_ih.dtype, "input", type(self).__name__)
         return (input if batched else input.unsqueeze(0)), state, batched
 
 
