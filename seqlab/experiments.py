@@ -23,6 +23,7 @@ import importlib
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,34 @@ def run_experiments(configs, seeds=(0, 1, 2), *, series: pd.Series | None = None
     return pd.DataFrame(rows)
 
 
+def _run_job(job) -> RunOutcome:
+    config, seed, series, threads = job
+    return run_config(config, split_series(series, config.window), seed, threads=threads)
+
+
+def run_in_processes(configs, seeds=(0, 1, 2), *, series: pd.Series, jobs: int = 2, epochs: int | None = None,
+                     progress: bool = True, threads: int | None = DEFAULT_THREADS,
+                     outcomes: list | None = None) -> pd.DataFrame:
+    """``run_experiments`` (default splits) with the runs spread over ``jobs`` processes: the same rows,
+    since every run is seeded and independent of the others; only the wall time differs."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from tqdm.auto import tqdm
+
+    configs = [c if isinstance(c, RunConfig) else RunConfig(**c) for c in configs]
+    if epochs is not None:
+        configs = [c.replace(epochs=epochs) for c in configs]
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    work = [(c, s, series, threads) for c in configs for s in seeds]
+    # spawn, not fork: a forked child inherits torch's thread pool in an unusable state
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        done = list(tqdm(pool.map(_run_job, work), total=len(work), desc="runs", disable=not progress))
+    if outcomes is not None:
+        outcomes.extend(done)
+    return pd.DataFrame([o.row for o in done])
+
+
 def select_best(results: pd.DataFrame, by: str = "val_rmse") -> pd.DataFrame:
     """Per model, the configuration with the lowest mean validation ``by`` over seeds (test unused)."""
     means = results.groupby(["model", "label"], sort=False)[by].mean().reset_index()
@@ -264,7 +293,21 @@ def summarize(results: pd.DataFrame, columns=("params", "train_time_s", "inferen
 
 # ------------------------------------------------------------------------------- the CLI
 
-CSV_COLUMNS = ["model", "seed", "params", "train_time_s", "inference_time_s", "rmse", "mae", "r2"]
+CSV_COLUMNS = ["model", "label", "window", "seed", "epochs", "params", "train_time_s", "inference_time_s",
+               "rmse", "mae", "r2", "rmse_sunspots", "val_rmse", "val_r2", "train_loss", "val_loss", "best_epoch"]
+
+
+def on_windows(configs, windows) -> list[RunConfig]:
+    """Every configuration on every window length (months of history), so models are compared on the
+    same inputs: AR(p) takes ``p = window``; the others get the window in their label."""
+    out = []
+    for w in windows:
+        for c in configs:
+            if c.model == "ar":
+                out.append(c.replace(window=w, label=f"AR({w})", model_kwargs={"p": w}))
+            else:
+                out.append(c.replace(window=w, label=f"{c.label}, {w} months"))
+    return out
 
 
 def mamba_available() -> bool:
@@ -289,6 +332,16 @@ def _model_list(text: str) -> list[str]:
     return names
 
 
+def _window_list(text: str) -> list[int]:
+    try:
+        windows = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        windows = []
+    if not windows or min(windows) < 1:
+        raise argparse.ArgumentTypeError(f"--windows wants positive month counts like 12,36, got {text!r}")
+    return windows
+
+
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", type=_model_list, default=None,
                         help=f"comma-separated, from {','.join(MODEL_NAMES)} (default: all; mamba if seqlab.mamba imports)")
@@ -298,7 +351,14 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", default=None, help="first month YYYY-MM (default: the first, 1749-01)")
     parser.add_argument("--end", default="2026-03", help="last month YYYY-MM (default 2026-03; 'latest' for all)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"torch threads (default {DEFAULT_THREADS})")
+    parser.add_argument("--windows", type=_window_list, default=None,
+                        help="e.g. 12,36: every model on every window length, AR(p) with p = window "
+                             "(default: networks on 12 months, AR(36))")
     parser.add_argument("--out", default="compare-results", help="output folder (default ./compare-results)")
+    parser.add_argument("--csv", default=None, help="write the per-seed results here (default OUT/results.csv)")
+    parser.add_argument("--no-figures", action="store_true", help="write only the results CSV, no figures")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs in parallel processes, one thread each (default 1); same results")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -318,30 +378,42 @@ def run_compare(args: argparse.Namespace) -> int:
     end = None if args.end in (None, "latest") else args.end
     series = load_sunspots(args.data, start=args.start, end=end)
     outcomes: list[RunOutcome] = []
-    results = run_experiments([LAB_FINAL[m] for m in models], seeds=args.seeds, series=series,
-                              epochs=args.epochs, progress=not args.no_progress, threads=args.threads,
-                              outcomes=outcomes)
+    configs = [LAB_FINAL[m] for m in models]
+    windows = getattr(args, "windows", None)
+    if windows:
+        configs = on_windows(configs, windows)
+    jobs = getattr(args, "jobs", 1)
+    if jobs < 1:
+        print(f"error: --jobs must be >= 1, got {jobs}", file=sys.stderr)
+        return 2
+    run = run_experiments if jobs == 1 else partial(run_in_processes, jobs=jobs)
+    results = run(configs, seeds=args.seeds, series=series, epochs=args.epochs, progress=not args.no_progress,
+                  threads=args.threads, outcomes=outcomes)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    results[CSV_COLUMNS].to_csv(out / "results.csv", index=False)
-    table = summarize(results).drop(columns="label")
-    labels = {m: LAB_FINAL[m].label for m in models}
-    table.insert(1, "configuration", table["model"].map(labels))
+    csv = Path(args.csv) if getattr(args, "csv", None) else out / "results.csv"
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    results[CSV_COLUMNS].to_csv(csv, index=False)  # floats as repr: exact round trip
+    table = summarize(results).rename(columns={"label": "configuration"})
     table = table.rename(columns={"params": "parameters", "train_time_s": "train s",
                                   "inference_time_s": "inference s", "rmse": "RMSE", "mae": "MAE", "r2": "R^2"})
     months = split_series(series, DEFAULT_WINDOW).months_test
     print(f"Sunspots {series.index[0]}..{series.index[-1]}; test months {months[0]}..{months[-1]} "
           f"({len(months)}); RMSE/MAE/R^2 on the test split in scaled units; mean ± std over {args.seeds} seed(s).")
     print(table.to_string(index=False))
+    if getattr(args, "no_figures", False):
+        print(f"wrote {csv}")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
     first = [o for o in outcomes if o.seed == outcomes[0].seed]
+    name = (lambda c: f"{c.model} w{c.window}") if windows and len(windows) > 1 else (lambda c: c.model)
     figures = {
-        "loss_curves.png": plot_loss_curves({o.config.model: o.history for o in first if o.history}),
-        "metrics.png": plot_metrics(results),
+        "loss_curves.png": plot_loss_curves({name(o.config): o.history for o in first if o.history}),
+        "metrics.png": plot_metrics(results.assign(name=[name(o.config) for o in outcomes]), "name"),
         "predictions.png": plot_predictions(series.loc[months[0]:months[-1]],
-                                            {o.config.model: o.prediction for o in first}),
+                                            {name(o.config): o.prediction for o in first}),
     }
-    for name, fig in figures.items():
-        fig.savefig(out / name, dpi=110, bbox_inches="tight")
+    for file, fig in figures.items():
+        fig.savefig(out / file, dpi=110, bbox_inches="tight")
         plt.close(fig)
-    print(f"wrote {out / 'results.csv'}, " + ", ".join(str(out / n) for n in figures))
+    print(f"wrote {csv}, " + ", ".join(str(out / n) for n in figures))
     return 0
