@@ -256,9 +256,13 @@ def run_in_processes(configs, seeds=(0, 1, 2), *, series: pd.Series, jobs: int =
         configs = [c.replace(epochs=epochs) for c in configs]
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     work = [(c, s, series, threads) for c in configs for s in seeds]
+    order = sorted(range(len(work)), key=lambda i: -work[i][0].window)  # longest windows (slowest runs) first
+    done = [None] * len(work)
     # spawn, not fork: a forked child inherits torch's thread pool in an unusable state
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        done = list(tqdm(pool.map(_run_job, work), total=len(work), desc="runs", disable=not progress))
+        runs = pool.map(_run_job, [work[i] for i in order])
+        for i, outcome in zip(order, tqdm(runs, total=len(work), desc="runs", disable=not progress)):
+            done[i] = outcome
     if outcomes is not None:
         outcomes.extend(done)
     return pd.DataFrame([o.row for o in done])

@@ -4,6 +4,8 @@ with the documented command, and the verdict functions of ``seqlab.evidence`` on
 Training is deterministic per seed on a CPU with one thread (``seqlab.train``), so re-running one
 model, one seed and one window reproduces every committed column except the timings exactly. A
 different CPU family may round differently inside torch's kernels; the failure message says so.
+The committed file was made with ``--jobs 4`` (runs in parallel processes) and the re-run uses one
+process, so a match also shows that ``--jobs`` does not change the rows.
 """
 
 from __future__ import annotations
