@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .experiments import CSV_COLUMNS, LAB_REPORTED_TABLE3
-from .models import BASELINES
+from .experiments import (CSV_COLUMNS, LAB_FINAL, LAB_REPORTED_R2_RUN_TO_RUN, LAB_REPORTED_TABLE3, on_windows,
+                          run_experiments)
+
+BASELINES = ("persistence", "ar")  # fitted, not trained: no seed, no epochs
 
 PROTOCOL_ARGS = ["compare", "--windows", "12,36", "--seeds", "3", "--jobs", "4", "--no-figures",
                  "--csv", "notebooks/results/04_full_protocol.csv"]
@@ -33,6 +35,28 @@ PROTOCOL_COMMAND = "python -m seqlab " + shlex.join(PROTOCOL_ARGS)
 # pandas >= 3 reads floats back exactly by default (and deprecates the option); pandas 2 needs asking
 _EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 TIMING_COLUMNS = ("train_time_s", "inference_time_s")  # the only columns that differ between re-runs
+
+
+def configurations(models=("rnn", "gru", "lstm", "mamba", "persistence", "ar")) -> pd.DataFrame:
+    """The lab's final configuration of each model as a table (``LAB_FINAL``); AR's order is the window."""
+    rows = []
+    for m in models:
+        c = LAB_FINAL[m]
+        trained = m not in BASELINES
+        rows.append({"model": m, "configuration": c.label if trained else "fitted by least squares" if m == "ar"
+                     else "next month = this month", "batch": c.batch_size if trained else "",
+                     "alpha": c.alpha if trained else "", "epochs": c.epochs if trained else "",
+                     "arguments": ", ".join(f"{k}={v}" for k, v in c.model_kwargs.items() if k != "p")})
+    return pd.DataFrame(rows)
+
+
+def rerun(models, windows, seeds, series) -> tuple[pd.DataFrame, list]:
+    """Part of the protocol again, through the code ``compare`` runs: ``(rows like the CSV's, outcomes)``
+    (the outcomes hold each run's loss history and test predictions)."""
+    outcomes = []
+    rows = run_experiments(on_windows([LAB_FINAL[m] for m in models], windows), seeds=seeds, series=series,
+                           outcomes=outcomes)
+    return rows, outcomes
 
 
 def load_results(path) -> pd.DataFrame:
