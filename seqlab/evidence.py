@@ -181,6 +181,7 @@ def lab_beside_ours(results: pd.DataFrame, lab: pd.DataFrame = LAB_REPORTED_TABL
 
 
 def same_row(live: pd.Series, committed: pd.Series) -> bool:
-    """True if two result rows agree exactly in every column but the timings."""
+    """True if two result rows agree exactly in every column but the timings (NaN, a baseline's missing
+    loss, agrees with NaN)."""
     columns = [c for c in CSV_COLUMNS if c not in TIMING_COLUMNS]
-    return all(live[c] == committed[c] for c in columns)
+    return all(live[c] == committed[c] or (pd.isna(live[c]) and pd.isna(committed[c])) for c in columns)

@@ -81,6 +81,11 @@ def test_same_row_ignores_only_timings(committed):
     assert same_row(other, row)
     other["r2"] = np.nextafter(row["r2"], 1.0)  # one unit in the last place
     assert not same_row(other, row)
+    baseline = committed[committed.model == "ar"].iloc[0]  # its losses are NaN
+    assert np.isnan(baseline["train_loss"]) and same_row(baseline.copy(), baseline)
+    other = baseline.copy()
+    other["val_loss"] = 0.0
+    assert not same_row(other, baseline)
 
 
 # ------------------------------------------------------------------ verdicts on cases with known answers
