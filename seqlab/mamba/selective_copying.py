@@ -50,10 +50,10 @@ class CopyingConfig:
     task: SelectiveCopying = field(default_factory=lambda: SelectiveCopying(n_noise=12, n_tokens=4, vocab_size=8))
     d_model: int = 32
     n_layers: int = 1
-    d_state: int = 16
+    d_state: int = 8
     steps: int = 300
-    batch_size: int = 64
-    lr: float = 3e-3
+    batch_size: int = 32
+    lr: float = 6e-3
     n_test: int = 1000
 
 

@@ -149,6 +149,7 @@ def accessible(plot_function):
             raise TypeError(f"{plot_function.__name__} must return a matplotlib Figure, got {type(fig).__name__}")
         _space_markers(fig)
         fig._seqlab_accessible = True
+        _register_with_ipython()  # now, after pyplot has loaded the notebook's backend and its formatters
         return fig
 
     wrapper.accessible = True
@@ -180,7 +181,8 @@ def _register_with_ipython() -> None:
     if shell is None:
         return
     formatters = shell.display_formatter.formatters
-    formatters["text/html"].for_type(Figure, _figure_html)
+    if Figure not in formatters["text/html"].type_printers:
+        formatters["text/html"].for_type(Figure, _figure_html)
     png = formatters["image/png"]
     previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
     if previous is not None and not getattr(previous, "_seqlab", False):
