@@ -19,7 +19,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "05_se
 
 @pytest.fixture(scope="module")
 def committed():
-    return pd.read_csv(RESULTS)
+    return pd.read_csv(RESULTS)  # pandas reads floats back exactly (round trip)
 
 
 def test_committed_results_cover_every_variant_over_seeds(committed):

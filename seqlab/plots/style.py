@@ -129,12 +129,15 @@ def alt_text(fig: Figure) -> str:
 
 
 def _space_markers(fig: Figure, max_markers: int = 16) -> None:
-    """Lines with many points keep their markers, about ``max_markers`` of them, evenly spaced."""
+    """Lines with many points keep their markers, about ``max_markers`` of them, evenly spaced and
+    staggered from line to line (so that overlapping lines still show each marker)."""
     for ax in fig.get_axes():
-        for line in ax.get_lines():
+        lines = [ln for ln in ax.get_lines() if ln.get_marker() not in (None, "None", "", " ")]
+        for i, line in enumerate(lines):
             n = len(line.get_xdata())
-            if line.get_marker() not in (None, "None", "") and n > max_markers and line.get_markevery() is None:
-                line.set_markevery(max(1, n // max_markers))
+            if n > max_markers and line.get_markevery() is None:
+                step = max(1, n // max_markers)
+                line.set_markevery((i * step // len(lines), step))
 
 
 def accessible(plot_function):
