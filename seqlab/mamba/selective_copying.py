@@ -8,8 +8,8 @@ selective one, and the block with its conv1d, its gate or its low-rank Δ change
 
 re-runs the full protocol (selective and time-invariant over 5 seeds, the four other variants over 3)
 and writes one row per variant and seed: the committed file, a few CPU-minutes in all. Lesson 05
-reads it and re-runs a small part live; tests/test_selective_copying.py re-runs one row. Runs are deterministic on CPU: the same
-variant, seed and config give the same numbers bit for bit.
+reads it and re-runs a small part live; tests/test_selective_copying.py re-runs one row. Runs are
+deterministic on a CPU: the same variant, seed and config give the same numbers bit for bit.
 
 Model: Embedding -> n_layers x (x + MambaVariant(RMSNorm(x))) -> RMSNorm -> Linear(vocab), trained
 with AdamW on fresh batches every step, cross-entropy on the answer positions only; scored by
