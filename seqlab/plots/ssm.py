@@ -113,7 +113,7 @@ def plot_variant_accuracy(results, *, chance: float | None = None, title: str = 
         ax.axhline(chance, color="black", ls=":", lw=1)
         ax.text(len(groups) - 0.5, chance, " chance", va="bottom", ha="right", fontsize=8)
     ax.set_xticks(range(len(groups)), [str(n) for n, _ in groups], rotation=20, ha="right")
-    ax.set(ylim=(0, 1.02), ylabel="test accuracy per answer token", title=title)
+    ax.set(ylim=(0, 1.02), xlabel="variant", ylabel="test accuracy per answer token", title=title)
     fig.tight_layout()
     means = ", ".join(f"{n} {g['accuracy'].mean():.2f} ± {g['accuracy'].std(ddof=1):.2f}" for n, g in groups)
     return describe(fig, f"{title}: test accuracy of each seed (markers) and the mean (black bar) per variant; "

@@ -102,8 +102,10 @@ def _panel_words(ax) -> str:
     title = ax.get_title() or ax.get_title("left")
     what = f"'{title}'" if title else "a panel"
     xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
-    if xlabel or ylabel:
-        what += f" ({ylabel or 'value'} against {xlabel or 'x'})"
+    if xlabel and ylabel:
+        what += f" ({ylabel} against {xlabel})"
+    elif xlabel or ylabel:
+        what += f" ({xlabel or ylabel})"
     parts.append(what)
     lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
     if lines:
