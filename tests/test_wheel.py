@@ -152,15 +152,25 @@ def test_installed_package_and_command(installed):
         assert name in helped
 
 
-def test_seqlab_lessons_copies_the_notebooks_and_keeps_a_students_work(installed, tmp_path):
+def _packed_notebooks(wheel: Path) -> dict[str, dict[str, bytes]]:
+    """``{folder: {name: bytes}}`` of the notebooks inside the wheel."""
+    packed: dict[str, dict[str, bytes]] = {"notebooks": {}, "exercises": {}}
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            parts = name.split("/")
+            if parts[:2] == ["seqlab", "_course"] and name.endswith(".ipynb"):
+                packed[parts[2]][parts[3]] = archive.read(name)
+    return packed
+
+
+def test_seqlab_lessons_copies_the_notebooks_and_keeps_a_students_work(installed, dist, tmp_path):
     seqlab = installed.path / "bin" / "seqlab"
     course = tmp_path / "course"
     out = _run([seqlab, "lessons", course], cwd=installed.home).stdout
+    packed = _packed_notebooks(dist["wheel"])
     for folder in ("notebooks", "exercises"):
-        copied = sorted(p.name for p in (course / folder).glob("*.ipynb"))
-        assert copied == sorted(p.name for p in (ROOT / folder).glob("*.ipynb")), folder
-        for path in (course / folder).glob("*.ipynb"):
-            assert path.read_bytes() == (ROOT / folder / path.name).read_bytes(), path.name
+        copied = {p.name: p.read_bytes() for p in (course / folder).glob("*.ipynb")}
+        assert copied == packed[folder] and copied, folder
     assert "jupyter lab" in out
     assert not (course / "solutions").exists()
 
@@ -169,7 +179,7 @@ def test_seqlab_lessons_copies_the_notebooks_and_keeps_a_students_work(installed
     again = _run([seqlab, "lessons", course], cwd=installed.home).stdout
     assert work.read_text() == "my answers" and "kept" in again and "--force" in again
     _run([seqlab, "lessons", course, "--force"], cwd=installed.home)
-    assert work.read_bytes() == (ROOT / "exercises" / work.name).read_bytes()
+    assert work.read_bytes() == packed["exercises"][work.name]
 
 
 def test_data_loader_as_the_readme_says(installed, tmp_path):
