@@ -17,7 +17,9 @@ copyright = "the seqlab authors; sunspot data: WDC-SILSO, Royal Observatory of B
 
 extensions = ["myst_nb", "sphinx-mathjax-offline", "static_widgets", "learning_goals"]
 exclude_patterns = ["_build", "**/.ipynb_checkpoints", "_ext"]
-suppress_warnings = ["misc.highlighting_failure"]  # a ```csv block: shown as plain text
+# a ```csv block is shown as plain text; pages outside the toctrees (e.g. a glossary the lessons link
+# to) are still built and reachable by their links
+suppress_warnings = ["misc.highlighting_failure", "toc.not_included"]
 
 # notebooks: render what was saved, never run them
 nb_execution_mode = "off"
