@@ -1,4 +1,4 @@
-"""Command line: ``python -m seqlab {compare, exercises, grade}``.
+"""Command line: ``python -m seqlab {compare, exercises, grade, lessons, course}``.
 
 Each sub-command's arguments and work live beside the code they drive; this file only
 dispatches, and imports a sub-command's module only when that sub-command runs (so
@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "compare": ("seqlab.experiments", "train and compare the sunspot forecasters (the lab's table 3)"),
     "exercises": ("seqlab.grading", "build exercises/ from solutions/ (or --check that they agree)"),
     "grade": ("seqlab.grading", "grade submitted exercise notebooks, a class at a time"),
+    "lessons": ("seqlab.course", "copy the lesson and exercise notebooks into a folder"),
+    "course": ("seqlab.course", "check or write the Open in Colab badges and setup cells"),
 }
 
 
