@@ -101,7 +101,8 @@ def suggest_config(trial) -> RunConfig:
     epochs = trial.study.user_attrs[GRID_ATTR]["epochs"]
     if epochs is not None:
         train = train.replace(epochs=epochs)
-    label = ", ".join(f"{k} {v}" for k, v in trial.params.items() if k != "model")
+    shown = {**model_kwargs, "lr": train.lr, "batch": train.batch_size, "alpha": train.alpha}
+    label = " ".join(f"{k}={v:.2g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
     return RunConfig(kind, f"trial {trial.number}: {label}", model_kwargs, train)
 
 
@@ -310,6 +311,12 @@ def study_results(study) -> pd.DataFrame:
     return df
 
 
+def read_results(path) -> pd.DataFrame:
+    """A sweep's results.csv with every float exactly as written (pandas < 3 needs ``round_trip`` for that)."""
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(path, **exact)
+
+
 def write_results(study, out: Path) -> pd.DataFrame:
     """``OUT/results.csv`` (written to a temporary file, then renamed: readers never see half a file)."""
     df = study_results(study)
@@ -474,4 +481,4 @@ def run_sweep(table: str = "lab1", *, models=None, seeds: int = 3, epochs: int |
         raise ValueError(str(error)) from None
     if code:
         raise RuntimeError(f"the sweep stopped with unfinished points; see {out}")
-    return pd.read_csv(Path(out) / "results.csv", float_precision="round_trip")
+    return read_results(Path(out) / "results.csv")

@@ -18,6 +18,7 @@ import pytest
 
 from postgres_server import PostgresServer, find_bin_dir
 from seqlab.cli import main
+from seqlab.sweep import read_results
 
 GRID = ["--table", "lab1", "--models", "lstm", "--seeds", "2", "--epochs", "2", "--start", "1990-01", "--quiet"]
 POINTS = 8
@@ -42,7 +43,7 @@ def _worker(*args, env=None) -> subprocess.Popen:
 
 
 def _read(path) -> pd.DataFrame:
-    return pd.read_csv(path, float_precision="round_trip")
+    return read_results(path)
 
 
 def _study(url, name):
@@ -147,3 +148,15 @@ def test_bad_storage_urls_are_clear_errors(tmp_path, capsys):
     assert code == 2 and "cannot reach the database" in err and "secret" not in err and "port" in err
     assert main(["sweep", *GRID, "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "--seeds must be >= 1" in capsys.readouterr().err
+
+
+def test_search_runs_trials_of_every_seed_and_selects_on_validation(tmp_path):
+    out = tmp_path / "search"
+    assert main(["sweep", "--table", "search", "--models", "rnn", "--trials", "2", "--seeds", "2", "--epochs", "1",
+                 "--start", "1990-01", "--quiet", "--out", str(out)]) == 0
+    results = _read(out / "results.csv")
+    assert len(results) == 4 and results.groupby("trial").seed.apply(sorted).tolist() == [[0, 1], [0, 1]]
+    assert results.label.str.startswith("trial ").all()
+    chosen = pd.read_csv(out / "selected.csv")
+    means = results.groupby("label").val_rmse.mean()
+    assert chosen.label.tolist() == [means.idxmin()]  # the lower mean validation RMSE, whatever the test says

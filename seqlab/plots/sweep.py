@@ -37,7 +37,8 @@ def plot_validation_spread(results: pd.DataFrame, metric: str = "val_r2",
             if reported and (model, label) in reported:
                 ax.scatter(i, reported[(model, label)], marker="x", color="black", s=40,
                            label="lab (one run)" if i == 0 else None, zorder=4)
-        ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right", fontsize=8)
+        short = [label if len(label) <= 28 else label[:27] + "…" for label in labels]
+        ax.set_xticks(range(len(labels)), short, rotation=35, ha="right", fontsize=8)
         ax.set_title(model)
         ax.grid(axis="y", ls=":", lw=0.6)
     axes[0][0].set_ylabel(metric.replace("val_", "validation ").replace("r2", "R^2").replace("rmse", "RMSE"))
