@@ -15,6 +15,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,14 +33,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def sweep_seconds(workers: int, args) -> float:
+def sweep_seconds(workers: int, args) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (the sweep and its worker processes) of one sweep."""
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "seqlab", "sweep", "--table", "lab1", "--seeds", str(args.seeds),
                "--epochs", str(args.epochs), "--start", args.start, "--workers", str(workers), "--out", out,
                "--quiet", "--study", f"bench-{workers}"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _hammer(url: str, study: str, trials: int, errors) -> None:
@@ -98,21 +103,26 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--start", default="1950-01")
     parser.add_argument("--stores-only", action="store_true")
+    parser.add_argument("--skip-stores", action="store_true")
     args = parser.parse_args()
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; load average now {os.getloadavg()[0]:.1f}")
-    print("Embedded stores, trivial trials (what the stores themselves sustain):")
-    for n in (2, 4):
-        store_rates(n, 30)
+    if not args.skip_stores:
+        print("Embedded stores, trivial trials (what the stores themselves sustain):")
+        for n in (2, 4):
+            store_rates(n, 30)
     if args.stores_only:
         return 0
-    one = sweep_seconds(1, args)
-    many = sweep_seconds(args.workers, args)
+    (one, one_cpu), (many, many_cpu) = sweep_seconds(1, args), sweep_seconds(args.workers, args)
     points = 16 * args.seeds
     print(f"sweep --table lab1, {points} points ({args.epochs} epochs, months from {args.start}), one thread per worker:")
-    print(f"  1 worker : {one:6.1f} s  ({points / one:.2f} points/s)")
-    print(f"  {args.workers} workers: {many:6.1f} s  ({points / many:.2f} points/s)")
-    print(f"  throughput ratio {args.workers} workers / 1 worker: {one / many:.2f}x "
+    print(f"  1 worker : {one:6.1f} s wall, {one_cpu:6.1f} s CPU  ({points / one:.2f} points/s)")
+    print(f"  {args.workers} workers: {many:6.1f} s wall, {many_cpu:6.1f} s CPU  ({points / many:.2f} points/s)")
+    print(f"  throughput ratio {args.workers} workers / 1 worker (wall): {one / many:.2f}x "
           f"(load average after: {os.getloadavg()[0]:.1f})")
+    # what the ratio would be with a free core per worker: the same work split N ways, plus what the
+    # extra workers cost in CPU (their start-up, the storage); only meaningful when the wall ratio is not
+    print(f"  CPU-bound bound for {args.workers} free cores: {args.workers * one_cpu / many_cpu:.2f}x "
+          "(N x CPU of 1 worker / CPU of N workers; ignores the uneven last points)")
     return 0
 
 

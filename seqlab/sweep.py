@@ -400,7 +400,7 @@ def _helper_argv(args, url: str, study: str) -> list[str]:
     argv = [sys.executable, "-m", "seqlab", "sweep", "--table", args.table, "--models", ",".join(args.models),
             "--seeds", str(args.seeds), "--study", study, "--workers", "1", "--out", str(args.out),
             "--storage", url, "--threads", str(args.threads), "--heartbeat", str(args.heartbeat),
-            "--end", str(args.end), "--no-report"]
+            "--end", "latest" if args.end is None else str(args.end), "--no-report"]
     for name in ("epochs", "trials", "data", "start"):
         if getattr(args, name) is not None:
             argv += [f"--{name}", str(getattr(args, name))]
