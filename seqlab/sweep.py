@@ -127,6 +127,27 @@ def _shown(url: str) -> str:
         return url
 
 
+def _serialize_sqlite(engine) -> None:
+    """Make every SQLite transaction ``BEGIN IMMEDIATE``.
+
+    Optuna claims a waiting trial with ``SELECT ... FOR UPDATE``, then ``UPDATE``; SQLite has no row
+    locks and Python's driver starts the transaction only at the UPDATE, so two processes could both
+    read WAITING and run the same point (PostgreSQL locks the row). Taking SQLite's write lock at
+    BEGIN makes read-then-write atomic; the busy timeout queues the other processes.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not the driver's
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while Optuna set up the tables lack the "connect" hook
+
+
 def open_storage(url: str, heartbeat_s: int):
     """An Optuna RDB storage with heartbeats and one retry per stale trial; clear errors otherwise."""
     import optuna
@@ -142,8 +163,11 @@ def open_storage(url: str, heartbeat_s: int):
             with warnings.catch_warnings():  # heartbeats and the retry callback are marked experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
-                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
-                                                  grace_period=3 * heartbeat_s, heartbeat_stale_trial_callback=retry)
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
+                                                     grace_period=3 * heartbeat_s, heartbeat_stale_trial_callback=retry)
+            if url.startswith("sqlite"):
+                _serialize_sqlite(storage.engine)
+            return storage
         except (ArgumentError, NoSuchModuleError, ValueError) as error:
             raise SweepError(f"--storage {_shown(url)!r} is not a database URL SQLAlchemy can use ({error}). "
                              "Give e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME or sqlite:///sweep.db, "

@@ -160,3 +160,20 @@ def test_search_runs_trials_of_every_seed_and_selects_on_validation(tmp_path):
     chosen = pd.read_csv(out / "selected.csv")
     means = results.groupby("label").val_rmse.mean()
     assert chosen.label.tolist() == [means.idxmin()]  # the lower mean validation RMSE, whatever the test says
+
+
+def test_two_local_workers_on_the_embedded_store_run_every_point_once(embedded, tmp_path, capsys):
+    """SQLite has no row locks: claiming a waiting trial must still be atomic between processes."""
+    out = tmp_path / "two"
+    assert main(["sweep", *GRID, "--workers", "2", "--out", str(out)]) == 0
+    assert "failed" not in capsys.readouterr().err
+    results = _read(out / "results.csv")
+    assert len(results) == POINTS and not results.duplicated(["label", "seed"]).any()
+    _assert_same_numbers(results, embedded)
+    from optuna.trial import TrialState
+
+    import optuna
+
+    study = optuna.load_study(study_name="seqlab-lab1", storage=f"sqlite:///{out / 'study.db'}")
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.get_trials())
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == POINTS
