@@ -1,19 +1,24 @@
 """One sandbox per notebook run, with bubblewrap (``bwrap``), and the limits around it.
 
-Inside: new user, PID, network, IPC, UTS and cgroup namespaces (``--unshare-all``), uid 65534, the
-system (``/usr``, ``/lib*``, a few ``/etc`` files), Python and the virtual environment read-only, and
-one private writable folder, ``/home/student``, holding only the notebook being run. Nothing of the
-solutions, other submissions, the grader's files or its outputs is there. The run inside is
+Inside: new PID, network, IPC and UTS namespaces, an unprivileged uid, the system (``/usr``,
+``/lib*``, a few ``/etc`` files), Python and the virtual environment read-only, and one private
+writable folder, ``/home/student``, holding only the notebook being run. Nothing of the solutions,
+other submissions, the grader's files or its outputs is there. The run inside is
 ``python -m seqlab.grading.runner`` (nbclient and its kernel), so the kernel's ports live on the
 sandbox's own loopback.
 
-Outside: when the grader runs as root, each concurrent sandbox runs as its own unprivileged host
-uid (``SANDBOX_UID + slot``), so the process limit counts that sandbox alone and no sandbox can
-signal another (``own_uid``). Where that uid cannot read Python (say, Python installed under
-``/root``), the sandbox keeps the grader's uid outside its user namespace, and the process limit is
-added to the processes that uid already runs. Wall time and the bytes read back are limited here; memory, processes, CPU time
-and file size by rlimits in the runner. Killing bwrap ends its PID namespace, and with it every
-process the notebook started (``--die-with-parent`` covers a grader that dies).
+Who the notebook runs as:
+
+- grader run by root (CI, a grading server): bwrap sets up the sandbox as root, with every
+  capability dropped but the two the runner needs to switch, once, to its own host uid
+  ``SANDBOX_UID + slot`` before it reads anything a student wrote. Each concurrent sandbox has its
+  own uid, so the process limit counts that sandbox alone and no sandbox can signal another.
+- grader run by a user: bwrap makes a user namespace too, in which the notebook is uid 65534; the
+  process limit then counts all the user's processes, so it is added to the number already running.
+
+Wall time and the bytes read back are limited here; memory, processes, CPU time and file size by
+rlimits in the runner. Killing bwrap ends its PID namespace, and with it every process the
+notebook started (``--die-with-parent`` covers a grader that dies).
 
 ``--no-sandbox`` runs the same runner as a plain process group instead (no isolation).
 """
@@ -29,13 +34,11 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 SANDBOX_UID = 61000  # host uids SANDBOX_UID + slot, one per concurrent sandbox (when run as root)
 INSIDE_UID = 65534  # "nobody", as the sandbox sees itself
 HOME = "/home/student"
-TMP_SIZE = 256 << 20  # bytes of the sandbox's /tmp (kernel connection files, caches)
 ETC_FILES = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
              "localtime", "mime.types", "fonts")
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
@@ -71,9 +74,9 @@ class RunOutput:
 class Sandboxes:
     """Starts runs, one per notebook, and ends them all on demand (``kill_all``)."""
 
-    def __init__(self, use_bwrap: bool = True, slots: int = 1, own_uid: bool = False):
+    def __init__(self, use_bwrap: bool = True, slots: int = 1):
         self.use_bwrap = use_bwrap
-        self.own_uid = own_uid and os.geteuid() == 0
+        self.as_root = os.geteuid() == 0
         self.running: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.closed = False
@@ -84,14 +87,25 @@ class Sandboxes:
     def bwrap_command(self, work_fd: int, fds: list[int]) -> list[str]:
         """bwrap's argv; every host path it binds is opened here and its fd appended to ``fds``."""
 
+        made: set[str] = set()
+
         def bind(path: str) -> list[str]:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             fds.append(fd)
-            return ["--ro-bind-fd", str(fd), path]
+            parents = []  # readable parent folders (bwrap would make them private to root)
+            for parent in reversed(Path(path).parents[:-1]):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    parents += ["--perms", "0755", "--dir", str(parent)]
+            return parents + ["--ro-bind-fd", str(fd), path]
 
-        argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-                "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID),
-                "--proc", "/proc", "--dev", "/dev", *tmpfs_size(), "--tmpfs", "/tmp", "--dir", "/home"]
+        if self.as_root:  # the runner switches to its own uid, then has no capability left
+            argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                    "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            argv = ["bwrap", "--unshare-all", "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID)]
+        argv += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--perms", "0755", "--dir", "/home"]
         for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(top):
                 argv += ["--symlink", os.readlink(top), top]
@@ -103,8 +117,8 @@ class Sandboxes:
         for path in python_paths():
             argv += bind(path)
         argv += ["--bind-fd", str(work_fd), HOME]
-        argv += ["--chdir", HOME, "--clearenv"]
-        for name, value in sandbox_env(HOME, "/tmp").items():
+        argv += ["--clearenv"]  # the runner changes to $HOME once it has its own uid
+        for name, value in sandbox_env(HOME, f"{HOME}/.tmp").items():
             argv += ["--setenv", name, value]
         return argv + ["--", sys.executable, "-m", "seqlab.grading.runner"]
 
@@ -126,11 +140,10 @@ class Sandboxes:
             runner_limits = limits.runner()
             kwargs: dict = {}
             if self.use_bwrap:
-                if self.own_uid:
-                    uid = SANDBOX_UID + slot
-                    os.chown(work, uid, uid)
-                    os.chown(work / "notebook.ipynb", uid, uid)
-                    kwargs.update(user=uid, group=uid, extra_groups=[])
+                if self.as_root:
+                    runner_limits["uid"] = SANDBOX_UID + slot
+                    os.chown(work, SANDBOX_UID + slot, SANDBOX_UID + slot)
+                    os.chown(work / "notebook.ipynb", SANDBOX_UID + slot, SANDBOX_UID + slot)
                 elif limits.processes:  # the limit counts every process of this uid
                     runner_limits["processes"] += tasks_of(os.geteuid())
                 work_fd = os.open(work, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -259,26 +272,16 @@ def tasks_of(uid: int) -> int:
     return count
 
 
-@lru_cache(maxsize=None)
-def tmpfs_size() -> tuple[str, ...]:
-    """``--size`` for the sandbox's /tmp (memory-backed), where this bwrap knows it (>= 0.7)."""
-    help_text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True).stdout
-    return ("--size", str(TMP_SIZE)) if "--size" in help_text else ()
-
-
 def open_sandboxes(use_bwrap: bool, slots: int) -> tuple[Sandboxes | None, str | None]:
     """Sandboxes that work here, or (None, what is wrong and how to fix it)."""
     if not use_bwrap:
         return Sandboxes(False, slots), None
     if shutil.which("bwrap") is None:
         return None, f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}"
-    problem = ""
-    for own_uid in ([True, False] if os.geteuid() == 0 else [False]):
-        sandboxes = Sandboxes(True, slots, own_uid)
-        out = sandboxes.run({"probe": True}, {}, Limits(timeout=30), {})
-        if any('"probe": "ok"' in line for line in out.lines):
-            return sandboxes, None
-        problem = out.error
-    return None, (f"bwrap cannot start a sandbox here ({problem.strip() or 'no output'}); allow "
-                  f"unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or pass "
-                  f"--no-sandbox")
+    sandboxes = Sandboxes(True, slots)
+    out = sandboxes.run({"probe": True}, {}, Limits(timeout=30), {})
+    if any('"probe": "ok"' in line for line in out.lines):
+        return sandboxes, None
+    hint = ("" if sandboxes.as_root else "allow unprivileged user namespaces "
+            "(sysctl kernel.unprivileged_userns_clone=1), or ")
+    return None, f"bwrap cannot start a sandbox here ({out.error.strip() or 'no output'}); {hint}pass --no-sandbox"
