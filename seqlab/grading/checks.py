@@ -14,7 +14,10 @@ What ``check`` does depends on who runs the cell:
   (``values``) and publishes it as a display output; ``expected`` is never computed, and nothing is
   decided in the kernel: the grader compares in its own process with the solution's value;
 - the grader, on the solution (``SEQLAB_CHECK_MODE=reference``): publishes ``got``, the tolerances,
-  the line and ``expected`` too, which the grader requires to match (a broken solution stops the run).
+  the line and ``expected`` too, which the grader requires to match (a broken solution stops the run);
+- nbgrader's autograde (``NBGRADER_EXECUTION=autograde``, set by nbgrader): compares here, publishes
+  whether the property held and never raises, so ``nbgrader.PartialCredit`` can give partial credit
+  as ``seqlab grade`` does (nbgrader's verdicts are computed in the student's kernel, as always).
 
 ``got`` may be a tensor, a numpy array or scalar, a Python number, bool, string or None, or a
 list / tuple of those. Hidden checks may omit ``expected``: the solution's output is the reference.
@@ -30,6 +33,7 @@ from seqlab.grading import values
 
 MIMETYPE = "application/vnd.seqlab.check+json"
 MODE_VARIABLE = "SEQLAB_CHECK_MODE"
+NBGRADER_MIMETYPE = "application/vnd.seqlab.nbgrader-check+json"
 
 __all__ = ["check", "encode"]
 
@@ -59,7 +63,11 @@ def check(property: str, got, expected=None, *, atol: float = 0.0, rtol: float =
         return
     want = values.decode(encode(expected() if callable(expected) else expected))
     problem = values.compare(want, values.decode(encode(got)), atol=atol, rtol=rtol)
-    if problem:
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        from IPython.display import publish_display_data
+
+        publish_display_data({NBGRADER_MIMETYPE: {"property": str(property), "passed": problem is None}})
+    elif problem:
         raise AssertionError(f"{property}: {problem}")
 
 
