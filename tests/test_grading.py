@@ -150,7 +150,7 @@ def make_class(root: Path, solutions: Path, outputs: Path) -> None:
                 "                base = os.readlink(f'/proc/{pid}/{link}')\n"
                 "            except OSError:\n"
                 "                continue\n"
-                "            candidates += glob.glob(base + '/**/01_gru_lstm_cells.ipynb', recursive=True)\n"
+                "            candidates += glob.glob(base + '/*/01_gru_lstm_cells.ipynb')\n"
                 "        try:\n"
                 "            argv = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n"
                 "            candidates += [a.decode() + '/01_gru_lstm_cells.ipynb' for a in argv if a]\n"

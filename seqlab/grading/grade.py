@@ -241,8 +241,8 @@ def verdict(checks: list[Check], result: dict | None, stopped: str) -> tuple[flo
             failed[check.property] = problem
     if not failed:
         return 1.0, []
-    if all(message == "" for message in failed.values()) and len(failed) == len(properties):
-        return 0.0, [error]  # nothing checked at all: the error says why
+    if not records:  # nothing checked at all: the error says why
+        return 0.0, [error or "no check reported a value (the test cell's output was hidden, or it did not run)"]
     messages = []
     hidden = {c.property for c in checks if c.hidden}
     for prop, problem in failed.items():

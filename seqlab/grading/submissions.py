@@ -159,12 +159,12 @@ def merge_tests(solution: NotebookNode, submission: NotebookNode) -> tuple[Noteb
     Returns the merged notebook and ``{cell index: grade_id}`` of the grader's test cells.
     """
     tests = [cell for cell in solution.cells if is_test_cell(cell)]
-    test_ids = {cell.get("id") for cell in tests} | {grade_id(cell) for cell in tests}
+    test_cell_ids, test_grade_ids = {cell.get("id") for cell in tests}, {grade_id(cell) for cell in tests}
     solution_ids = {cell.get("id") for cell in solution.cells}
     cells: list[NotebookNode] = []
     for index, cell in enumerate(submission.cells):
         cell = copy.deepcopy(cell)
-        if cell.get("id") in test_ids or grade_id(cell) in test_ids:
+        if cell.get("id") in test_cell_ids or grade_id(cell) in test_grade_ids:
             cell.metadata.pop("nbgrader", None)  # the student's copy: runs, earns nothing
             cell["id"] = f"student-copy-{index}"
         cells.append(cell)
