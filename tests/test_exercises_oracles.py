@@ -54,7 +54,7 @@ def reference_scan(u, delta, A, B, C, D):
     return y
 
 
-@pytest.mark.parametrize("seed, case", enumerate([(1, 2, 3, 1.0), (12, 3, 5, 0.5), (10, 2, 4, 2.5), (15, 4, 8, 1.0)]))
+@pytest.mark.parametrize("seed, case", list(enumerate([(1, 2, 3, 1.0), (12, 3, 5, 0.5), (10, 2, 4, 2.5), (15, 4, 8, 1.0)])))
 def test_gradient_norms_equal_autograd_jacobians(seed, case):
     gradient_norms = solution_functions("02_gradient_flow")["gradient_norms"]
     steps, input_size, hidden_size, scale = case
@@ -66,7 +66,7 @@ def test_gradient_norms_equal_autograd_jacobians(seed, case):
     torch.testing.assert_close(gradient_norms(rnn, x), reference_norms(rnn, x), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("seed, case", enumerate([(1, 1, 1, 1), (2, 4, 9, 3), (3, 2, 16, 8), (1, 3, 5, 2)]))
+@pytest.mark.parametrize("seed, case", list(enumerate([(1, 1, 1, 1), (2, 4, 9, 3), (3, 2, 16, 8), (1, 3, 5, 2)])))
 def test_selective_scan_equals_the_reference_loop(seed, case):
     selective_scan = solution_functions("04_selective_scan")["selective_scan"]
     b, d, l, n = case
