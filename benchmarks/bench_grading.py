@@ -72,18 +72,19 @@ def make_class(tree: Path, out: Path, count: int) -> None:
         nbformat.write(nb, path)
 
 
-def grade(tree: Path, pythonpath: str | None, submissions: Path, jobs: int, extra: list[str]) -> float:
-    env = None
-    if pythonpath:
-        import os
+# runs seqlab's CLI from another source tree: the editable install's import hook would win over PYTHONPATH
+FROM_TREE = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]; "
+             "sys.path.insert(0, sys.argv.pop(1)); from seqlab.cli import main; sys.exit(main(sys.argv[1:]))")
 
-        env = {**os.environ, "PYTHONPATH": pythonpath}
+
+def grade(tree: Path, submissions: Path, jobs: int, extra: list[str]) -> float:
+    """Seconds to grade ``submissions`` with the grader in ``tree``."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "seqlab", "grade", str(submissions), "--solutions",
+        subprocess.run([sys.executable, "-c", FROM_TREE, str(tree), "grade", str(submissions), "--solutions",
                         str(tree / "solutions"), "--jobs", str(jobs), "--timeout", "300", "--out",
                         f"{out}/grades.csv", "--feedback-dir", f"{out}/feedback", *extra],
-                       check=True, capture_output=True, env=env, cwd=tree)
+                       check=True, capture_output=True, cwd=tree)
         return time.perf_counter() - start
 
 
@@ -101,9 +102,9 @@ def main() -> None:
         make_class(old, scratch / "class_before", args.notebooks)
         make_class(ROOT, scratch / "class_after", args.notebooks)
         contenders = {
-            "before (no sandbox, verdict in the kernel)": lambda: grade(old, str(old), scratch / "class_before", args.jobs, []),
-            "after, sandboxed": lambda: grade(ROOT, None, scratch / "class_after", args.jobs, []),
-            "after, --no-sandbox": lambda: grade(ROOT, None, scratch / "class_after", args.jobs, ["--no-sandbox"]),
+            "before (no sandbox, verdict in the kernel)": lambda: grade(old, scratch / "class_before", args.jobs, []),
+            "after, sandboxed": lambda: grade(ROOT, scratch / "class_after", args.jobs, []),
+            "after, --no-sandbox": lambda: grade(ROOT, scratch / "class_after", args.jobs, ["--no-sandbox"]),
         }
         names = list(contenders)
         seconds: dict[str, list[float]] = {name: [] for name in names}

@@ -342,9 +342,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, path)  # readers see the old file or the new one, never a part
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

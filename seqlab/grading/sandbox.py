@@ -39,6 +39,7 @@ from pathlib import Path
 SANDBOX_UID = 61000  # host uids SANDBOX_UID + slot, one per concurrent sandbox (when run as root)
 INSIDE_UID = 65534  # "nobody", as the sandbox sees itself
 HOME = "/home/student"
+STARTUP_SECONDS = 150  # kernel start-up allowance on top of the notebook's wall time
 ETC_FILES = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
              "localtime", "mime.types", "fonts")
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
@@ -198,7 +199,8 @@ class Sandboxes:
         except OSError:  # the sandbox died before reading its job
             pass
         try:
-            proc.wait(timeout=limits.timeout + 60)  # the runner stops itself at limits.timeout
+            # the runner stops itself at limits.timeout; kernel start-up (up to 120 s) is not counted there
+            proc.wait(timeout=limits.timeout + STARTUP_SECONDS)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
@@ -232,6 +234,11 @@ class Sandboxes:
             running = list(self.running)
         with self.slot_ready:
             self.slot_ready.notify_all()
+        for proc in running:  # signal all first, then wait: each PID namespace ends on its own
+            try:
+                proc.kill() if self.use_bwrap else os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         for proc in running:
             self.kill(proc)
 
