@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
-TIMEOUT = 30  # seconds per notebook; the looping submission uses all of it
+TIMEOUT = 90  # seconds per notebook (generous for a busy CI machine); the looping submission uses all of it
 TOKEN = "seqlab-hostile-4b1d"  # in the command line of every process a hostile notebook leaves behind
 
 FULL = {
