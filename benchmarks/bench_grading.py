@@ -8,7 +8,8 @@ without the sandbox, on the same kind of class, side by side.
 unsandboxed kernel and decided in the kernel), taken from git with its own solutions and exercises;
 "after" is the working tree's grader, in its sandbox and with --no-sandbox. Each round grades the
 class once with each, in rotating order; the ratios are medians over rounds of within-round ratios.
-The class: every exercise as solved, as handed out, and with one known-wrong answer, repeated.
+The class: every exercise as a student hands it in: solved, untouched, and with one known-wrong
+answer, repeated.
 """
 
 from __future__ import annotations
@@ -55,14 +56,19 @@ def checkout(ref: str, into: Path) -> Path:
 
 
 def make_class(tree: Path, out: Path, count: int) -> None:
-    """``count`` notebooks: each exercise solved, untouched and wrong, in turn."""
+    """``count`` notebooks as students hand them in (the exercise, answers filled in or not): each
+    exercise solved, untouched and with one wrong answer, in turn."""
     kinds = []
     for name in sorted(WRONG):
         kinds += [(name, "solved"), (name, "untouched"), (name, "wrong")]
     for index in range(count):
         name, kind = kinds[index % len(kinds)]
-        folder = "exercises" if kind == "untouched" else "solutions"
-        nb = nbformat.read(tree / folder / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(tree / "exercises" / f"{name}.ipynb", as_version=4)
+        if kind != "untouched":
+            answers = {c.get("id"): c.source for c in nbformat.read(tree / "solutions" / f"{name}.ipynb", as_version=4).cells
+                       if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+            for cell in nb.cells:
+                cell.source = answers.get(cell.get("id"), cell.source)
         if kind == "wrong":
             cell_id, old, new = WRONG[name]
             (cell,) = [c for c in nb.cells if c.get("id") == cell_id]

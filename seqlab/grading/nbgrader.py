@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
+from traitlets import Bool
 
 from seqlab.grading.cells import is_test_cell, nbgrader
 from seqlab.grading.checks import NBGRADER_MIMETYPE
 
 
 class PartialCredit(Preprocessor):
+    enabled = Bool(True)  # nbconvert's preprocessors are off unless enabled
+
     def preprocess_cell(self, cell, resources, index):
         if not is_test_cell(cell):
             return cell, resources
