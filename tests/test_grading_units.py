@@ -251,3 +251,25 @@ def test_without_bubblewrap_grade_refuses_and_says_how_to_install_it(tmp_path):
                             capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PATH": str(empty)})
     assert result.returncode == 2
     assert "apt-get install bubblewrap" in result.stderr and "--no-sandbox" in result.stderr
+
+
+def test_partial_credit_for_nbgrader_counts_properties_like_seqlab_grade():
+    from nbformat.v4 import new_output
+
+    from seqlab.grading.checks import NBGRADER_MIMETYPE
+    from seqlab.grading.nbgrader import PartialCredit
+
+    def graded_cell(results, error=False):
+        cell = new_code_cell("...")
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 3, "grade_id": "q"}
+        cell.outputs = [new_output("display_data", data={NBGRADER_MIMETYPE: {"property": p, "passed": ok}})
+                        for p, ok in results]
+        if error:
+            cell.outputs.append(new_output("error", ename="AssertionError", evalue="", traceback=[]))
+        return cell
+
+    cells = [graded_cell([("a", True), ("b", True), ("b", False), ("c", True)]),  # b fails in one case
+             graded_cell([("a", True)]), graded_cell([("a", True), ("b", False)], error=True)]
+    nb, _ = PartialCredit()(new_notebook(cells=cells), {})
+    assert nb.cells[0].outputs[0]["data"]["text/plain"] == "2"  # 3 points * 2 of 3 properties
+    assert all(o["output_type"] != "execute_result" for c in nb.cells[1:] for o in c.outputs)
