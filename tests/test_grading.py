@@ -1,25 +1,29 @@
-"""Grading a class with one command: one `python -m seqlab grade` run over good, untouched, known-wrong
-and hostile submissions (they share the worker pool), checked point by point against the points
-each broken part is worth."""
+"""Grading a hostile class: one `python -m seqlab grade` run, sandboxed, over honest, wrong and hostile
+submissions built here from the solutions and exercises; each kind of attack asserts the honest outcome.
+
+The class shares one grading run (a module fixture), so the whole file costs about one class.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
+import os
+import shutil
 import subprocess
 import sys
+import time
+import unicodedata
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from seqlab.cli import main
-from seqlab.grading.submissions import identify_exercise, identify_student, merge_tests
-
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
-TIMEOUT = 15  # seconds per notebook in this test; the looping submission uses all of it
+TIMEOUT = 90  # seconds per notebook (generous for a busy CI machine); the looping submission uses all of it
+TOKEN = "seqlab-hostile-4b1d"  # in the command line of every process a hostile notebook leaves behind
 
 FULL = {
     "01_gru_lstm_cells": {"gru_cell": 3, "lstm_cell": 3},
@@ -27,258 +31,422 @@ FULL = {
     "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2},
     "04_selective_scan": {"discretize": 2, "selective_scan": 3},
 }
+GRU, GRADFLOW, SUNSPOT, SCAN = sorted(FULL)
+STUB = "NotImplementedError: not implemented"
 
-# known-wrong edits of the solution source: (exercise, cell id, correct text, wrong text)
-GRU_SWAPPED = ("01_gru_lstm_cells", "gru-cell", "h_next = (1 - z) * n + z * hx", "h_next = z * n + (1 - z) * hx")
-LSTM_NO_FORGET = ("01_gru_lstm_cells", "lstm-cell", "c_next = f * cx + i * g", "c_next = cx + i * g")
-LOSS_SWAPPED = ("03_sunspot_windows_loss", "combined-loss", "return alpha * mse + (1 - alpha) * rmse",
-                "return alpha * rmse + (1 - alpha) * mse")
-# passes the visible tests (scaled identities), fails a hidden one (a non-symmetric matrix)
-DIAGNOSE_BY_NORM = ("02_gradient_flow", "diagnose", "float(torch.linalg.eigvals(weight_hh).abs().max())",
-                    "float(torch.linalg.matrix_norm(weight_hh, ord=2))")
-SCAN_NO_SKIP = ("04_selective_scan", "selective-scan", "return y + u * D[None, :, None]", "return y")
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
 
 
-def solution(exercise: str) -> nbformat.NotebookNode:
-    return nbformat.read(SOLUTIONS / f"{exercise}.ipynb", as_version=4)
+# -- building the class -------------------------------------------------------------------------
+def solution(exercise: str, solutions: Path) -> nbformat.NotebookNode:
+    return nbformat.read(solutions / f"{exercise}.ipynb", as_version=4)
 
 
-def edit(nb: nbformat.NotebookNode, cell_id: str, old: str, new: str) -> nbformat.NotebookNode:
+def exercise_nb(exercise: str) -> nbformat.NotebookNode:
+    return nbformat.read(EXERCISES / f"{exercise}.ipynb", as_version=4)
+
+
+def edit(nb, cell_id: str, old: str, new: str):
     (cell,) = [c for c in nb.cells if c.id == cell_id]
     assert old in cell.source, f"{old!r} not in cell {cell_id}: the solution changed, update this test"
     cell.source = cell.source.replace(old, new)
     return nb
 
 
-def broken(exercise, cell_id, old, new) -> nbformat.NotebookNode:
-    return edit(solution(exercise), cell_id, old, new)
+def answer(nb, cell_id: str, source: str):
+    """Replace a whole answer cell (the student's code)."""
+    (cell,) = [c for c in nb.cells if c.id == cell_id]
+    cell.source = source
+    return nb
 
 
-def save(nb: nbformat.NotebookNode, path: Path) -> None:
+def first(nb, source: str):
+    """A cell of the student's own, run before everything else."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = "student-first"
+    nb.cells.insert(1, cell)
+    return nb
+
+
+def save(nb, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
 
 
-def make_class(root: Path) -> None:
-    """Submissions in the layouts the grader documents; names say what each one does."""
-    for exercise in FULL:
-        save(solution(exercise), root / "solution" / f"{exercise}.ipynb")
-        save(nbformat.read(EXERCISES / f"{exercise}.ipynb", as_version=4), root / "untouched" / f"{exercise}.ipynb")
-    save(broken(*GRU_SWAPPED), root / "wrong_gru" / "01_gru_lstm_cells.ipynb")
-    save(broken(*LSTM_NO_FORGET), root / "wrong_lstm" / "01_gru_lstm_cells.ipynb")
-    save(broken(*LOSS_SWAPPED), root / "wrong_loss" / "03_sunspot_windows_loss.ipynb")
-    save(broken(*SCAN_NO_SKIP), root / "wrong_scan" / "04_selective_scan.ipynb")
-    save(broken(*DIAGNOSE_BY_NORM), root / "wrong_hidden" / "02_gradient_flow.ipynb")
+def make_class(root: Path, solutions: Path, outputs: Path) -> None:
+    """The class; each folder is a student named after what the notebook does."""
+    sol = lambda name: solution(name, solutions)  # noqa: E731
+    for name in FULL:
+        save(sol(name), root / "solution" / f"{name}.ipynb")
+        save(exercise_nb(name), root / "untouched" / f"{name}.ipynb")
 
-    # a wrong GRU whose author "fixed" its test cell and deleted the LSTM test: gains nothing
-    cheat = broken(*GRU_SWAPPED)
-    for cell in cheat.cells:
-        if cell.id == "test-gru-cell":
-            cell.source = "print('all tests pass')"
-    cheat.cells = [c for c in cheat.cells if c.id != "test-lstm-cell"]
-    save(cheat, root / "cheater" / "01_gru_lstm_cells.ipynb")
+    # known-wrong answers, and a hidden test that the visible ones let through
+    save(edit(sol(GRU), "gru-cell", "h_next = (1 - z) * n + z * hx", "h_next = z * n + (1 - z) * hx"),
+         root / "wrong_gru" / f"{GRU}.ipynb")
+    save(edit(sol(SCAN), "selective-scan", "return y + u * D[None, :, None]", "return y"),
+         root / "wrong_scan" / f"{SCAN}.ipynb")
+    save(edit(sol(GRADFLOW), "diagnose", "float(torch.linalg.eigvals(weight_hh).abs().max())",
+              "float(torch.linalg.matrix_norm(weight_hh, ord=2))"), root / "wrong_hidden" / f"{GRADFLOW}.ipynb")
 
-    # correct code, every test cell deleted: the grader puts them all back
-    deleted = solution("03_sunspot_windows_loss")
-    deleted.cells = [c for c in deleted.cells if "nbgrader" not in c.metadata or c.metadata.nbgrader.get("solution")]
-    save(deleted, root / "deleted" / "03_sunspot_windows_loss.ipynb")
+    # 1. one line hides every failure: untouched stubs behind it
+    save(first(exercise_nb(GRU), "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"),
+         root / "hide_custom_exc" / f"{GRU}.ipynb")
+    save(first(exercise_nb(SUNSPOT), "ip = get_ipython()\nip._showtraceback = lambda *a, **k: None\n"
+                                     "ip.showtraceback = lambda *a, **k: None"),
+         root / "hide_traceback" / f"{SUNSPOT}.ipynb")
+    save(first(exercise_nb(SCAN), "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),
+         root / "hide_transformer" / f"{SCAN}.ipynb")
 
-    looper = edit(solution("03_sunspot_windows_loss"), "r2-score", "def r2_score", "while True:\n    pass\n\ndef r2_score")
-    save(looper, root / "looper" / "03_sunspot_windows_loss.ipynb")
-    quitter = edit(solution("02_gradient_flow"), "decay-rate", "def decay_rate", "import os\nos._exit(1)\n\ndef decay_rate")
-    save(quitter, root / "quitter" / "02_gradient_flow.ipynb")
-    # layout <exercise>/<student>.ipynb, found by metadata
-    exiter = edit(solution("04_selective_scan"), "selective-scan", "def selective_scan", "exit()\n\ndef selective_scan")
-    save(exiter, root / "04_selective_scan" / "exiter.ipynb")
-    # flat layout <student>_<exercise>.ipynb; about 5 MB of prints
-    chatty = edit(solution("04_selective_scan"), "discretize", "def discretize",
-                  "for _ in range(50):\n    print('x' * 100_000)\n\ndef discretize")
-    save(chatty, root / "chatty_04_selective_scan.ipynb")
-    text = (SOLUTIONS / "01_gru_lstm_cells.ipynb").read_text()
+    # 2. patching what the tests rely on
+    save(first(answer(exercise_nb(GRU), "gru-cell", "def gru_cell(input, hx, *weights):\n    return torch.zeros_like(hx)"),
+               "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.isclose = lambda *a, **k: True\n"
+               "torch.equal = lambda *a, **k: True"), root / "patch_allclose" / f"{GRU}.ipynb")
+    save(answer(exercise_nb(GRU), "gru-cell",
+                "class Liar(torch.Tensor):\n"
+                "    @classmethod\n"
+                "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+                "        return True\n\n"
+                "def gru_cell(input, hx, *weights):\n"
+                "    return torch.zeros_like(hx).as_subclass(Liar)"), root / "patch_tensor_subclass" / f"{GRU}.ipynb")
+    save(first(answer(exercise_nb(GRADFLOW), "decay-rate", "def decay_rate(norms):\n    return 0.5"),
+               "import builtins, math\nbuiltins.abs = lambda x: 0\nimport numpy\n"
+               "numpy.polyfit = lambda x, y, deg: numpy.array([math.log(0.5), 0.0])"),
+         root / "patch_abs_polyfit" / f"{GRADFLOW}.ipynb")
+    save(first(exercise_nb(SUNSPOT), "import sys, types\nfake = types.ModuleType('torch')\n"
+                                     "fake.__getattr__ = lambda name: (lambda *a, **k: True)\nsys.modules['torch'] = fake"),
+         root / "patch_fake_torch" / f"{SUNSPOT}.ipynb")
+    # replace check() itself, so it would send back whatever expected value it is given
+    save(first(exercise_nb(SUNSPOT),
+               "import seqlab.grading.checks as checks\noriginal = checks.check\n"
+               "def check(prop, got, expected=None, **kw):\n"
+               "    if expected is not None:\n"
+               "        got = expected() if callable(expected) else expected\n"
+               "    return original(prop, got, expected, **kw)\n"
+               "checks.check = check"), root / "patch_check" / f"{SUNSPOT}.ipynb")
+    # look for a reference implementation in the caller's frames and in memory, and call it
+    save(answer(exercise_nb(SCAN), "selective-scan",
+                "import gc, inspect\n\n"
+                "def selective_scan(u, delta, A, B, C, D):\n"
+                "    for info in inspect.stack():\n"
+                "        for name, value in {**info.frame.f_globals, **info.frame.f_locals}.items():\n"
+                "            if callable(value) and 'ref' in name.lower() and name != 'selective_scan':\n"
+                "                return value(u, delta, A, B, C, D)\n"
+                "    for obj in gc.get_objects():\n"
+                "        if callable(obj) and 'ref' in getattr(obj, '__name__', '').lower():\n"
+                "            return obj(u, delta, A, B, C, D)\n"
+                "    return torch.zeros_like(u)"), root / "frame_reference" / f"{SCAN}.ipynb")
+
+    # 3. reading what is not theirs: the answer key through /proc or by path, a classmate's notebook
+    key = str(solutions / f"{GRU}.ipynb")
+    classmate = str(root / "solution" / f"{GRU}.ipynb")
+    save(answer(exercise_nb(GRU), "gru-cell",
+                "import glob, json, os\n"
+                f"candidates = [{key!r}, {classmate!r}]\n"
+                "for pid in os.listdir('/proc'):\n"
+                "    if pid.isdigit():\n"
+                "        for link in ('cwd', 'root'):\n"
+                "            try:\n"
+                "                base = os.readlink(f'/proc/{pid}/{link}')\n"
+                "            except OSError:\n"
+                "                continue\n"
+                "            candidates += glob.glob(base + '/*/01_gru_lstm_cells.ipynb')\n"
+                "        try:\n"
+                "            argv = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n"
+                "            candidates += [a.decode() + '/01_gru_lstm_cells.ipynb' for a in argv if a]\n"
+                "        except OSError:\n"
+                "            pass\n"
+                "for path in candidates:\n"
+                "    try:\n"
+                "        cells = json.load(open(path))['cells']\n"
+                "    except Exception:\n"
+                "        continue\n"
+                "    for cell in cells:\n"
+                "        text = ''.join(cell['source'])\n"
+                "        if 'def gru_cell' in text and 'BEGIN SOLUTION' in text or 'h_next = (1 - z)' in text:\n"
+                "            exec(text)\n"
+                "            break\n"), root / "read_answer_key" / f"{GRU}.ipynb")
+
+    # 4. sabotage: a classmate's file, the solutions, the grader, other kernels, the CSV afterwards
+    victim = root / "victim" / f"{GRU}.ipynb"
+    save(sol(GRU), victim)
+    stub = json.dumps(nbformat.writes(exercise_nb(GRU)))
+    sabotage = (
+        "import os, signal, subprocess\n"
+        f"for path in [{str(victim)!r}, {str(solutions / (SUNSPOT + '.ipynb'))!r}]:\n"
+        "    try:\n"
+        f"        open(path, 'w').write({stub})\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"for path in [{str(solutions / (SCAN + '.ipynb'))!r}, {str(outputs / 'grades.csv')!r}]:\n"
+        "    try:\n"
+        "        os.remove(path)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    save(first(sol(GRU), sabotage), root / "sabotage_files" / f"{GRU}.ipynb")
+    save(first(sol(GRADFLOW), "import os\nfor pid in os.listdir('/proc'):\n    if pid.isdigit() and int(pid) != os.getpid():\n"
+                               "        try:\n            os.kill(int(pid), 9)\n        except OSError:\n            pass"),
+         root / "kill_others" / f"{GRADFLOW}.ipynb")
+    save(first(sol(SUNSPOT), "import os\nos.kill(os.getppid(), 9)"), root / "kill_parent" / f"{SUNSPOT}.ipynb")
+    save(first(sol(SUNSPOT),
+               "import subprocess\n"
+               f"script = 'while true; do echo hacked > {outputs / 'grades.csv'}; sleep 0.2; done # {TOKEN}'\n"
+               "subprocess.Popen(['sh', '-c', script], start_new_session=True)"),
+         root / "background_writer" / f"{SUNSPOT}.ipynb")
+    save(sol(GRU), root / "victim_of_kill" / f"{GRU}.ipynb")
+
+    # 5. no limits: memory, processes, output
+    save(edit(sol(GRU), "gru-cell", "### BEGIN SOLUTION", "### BEGIN SOLUTION\n    hog = bytearray(8 << 30)"),
+         root / "memory_hog" / f"{GRU}.ipynb")
+    save(first(sol(SUNSPOT), "import subprocess\nchildren = []\nfor _ in range(200):\n    try:\n"
+                              f"        children.append(subprocess.Popen(['sh', '-c', 'sleep 300 # {TOKEN}']))\n"
+                              "    except OSError:\n        break"),
+         root / "fork_many" / f"{SUNSPOT}.ipynb")
+    save(first(sol(SCAN), "for _ in range(200):\n    print('x' * 100_000)"), root / "chatty" / f"{SCAN}.ipynb")
+    save(edit(sol(SUNSPOT), "r2-score", "def r2_score", "while True:\n    pass\n\ndef r2_score"),
+         root / "looper" / f"{SUNSPOT}.ipynb")
+    save(edit(sol(GRADFLOW), "decay-rate", "def decay_rate", "import os\nos._exit(1)\n\ndef decay_rate"),
+         root / "quitter" / f"{GRADFLOW}.ipynb")
+
+    # 6. refused files: links, a device, an oversize file, bytes that are no notebook
+    (root / "link_to_key").mkdir()
+    os.symlink(os.path.relpath(solutions / f"{GRU}.ipynb", root / "link_to_key"), root / "link_to_key" / f"{GRU}.ipynb")
+    (root / "link_to_device").mkdir()
+    os.symlink("/dev/zero", root / "link_to_device" / f"{GRU}.ipynb")
+    (root / "oversize").mkdir()
+    (root / "oversize" / f"{GRU}.ipynb").write_bytes(b" " * (2 << 20))
+    text = (solutions / f"{GRU}.ipynb").read_text()
     (root / "truncated").mkdir()
-    (root / "truncated" / "01_gru_lstm_cells.ipynb").write_text(text[: len(text) // 2])
+    (root / "truncated" / f"{GRU}.ipynb").write_text(text[: len(text) // 2])
+
+    # 7. bookkeeping: copies, renamed files, duplicates, Unicode names, old formats, moved tests
+    save(sol(GRU), root / "alice" / f"{GRU}-Copy1.ipynb")
+    save(sol(SUNSPOT), root / "bob" / f"{GRU}.ipynb")  # exercise 03 under exercise 01's name
+    older = edit(sol(GRU), "gru-cell", "h_next = (1 - z) * n + z * hx", "h_next = z * n + (1 - z) * hx")
+    save(older, root / "carol" / f"{GRU}.ipynb")
+    save(sol(GRU), root / "carol" / f"{GRU}-Copy1.ipynb")
+    os.utime(root / "carol" / f"{GRU}.ipynb", (time.time() - 3600,) * 2)
+    for name in ("Zoë", "Zoé", unicodedata.normalize("NFD", "zoë")):
+        save(sol(GRU), root / name / f"{GRU}.ipynb")
+    v3 = nbformat.convert(sol(GRU), 3)
+    (root / "format3").mkdir()
+    (root / "format3" / f"{GRU}.ipynb").write_text(nbformat.writes(v3, version=3))
+    v44 = json.loads(nbformat.writes(sol(SCAN)))
+    v44["nbformat_minor"] = 4
+    for cell in v44["cells"]:
+        cell.pop("id")
+    (root / "format44").mkdir()
+    (root / "format44" / f"{SCAN}.ipynb").write_text(json.dumps(v44))
+    moved = sol(GRU)
+    test = next(c for c in moved.cells if c.id == "test-gru-cell")
+    moved.cells.remove(test)
+    pasted = nbformat.from_dict(json.loads(json.dumps(next(c for c in moved.cells if c.id == "test-lstm-cell"))))
+    moved.cells.insert(1, test)  # moved above the setup cell and the answer
+    moved.cells.insert(1, pasted)  # a copy of the other test, same id and grade_id, pasted at the top
+    save(moved, root / "moved_tests" / f"{GRU}.ipynb")
+    deleted = sol(SUNSPOT)
+    deleted.cells = [c for c in deleted.cells if "nbgrader" not in c.metadata or c.metadata.nbgrader.get("solution")]
+    save(deleted, root / "deleted_tests" / f"{SUNSPOT}.ipynb")
+    cheat = edit(sol(GRU), "gru-cell", "h_next = (1 - z) * n + z * hx", "h_next = z * n + (1 - z) * hx")
+    next(c for c in cheat.cells if c.id == "test-gru-cell").source = "print('all tests pass')"
+    save(cheat, root / "cheater" / f"{GRU}.ipynb")
 
 
 def digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.ipynb"))}
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*.ipynb")) if p.is_file() and not p.is_symlink()}
+
+
+def leftovers() -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if TOKEN.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            pass
+    return found
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("grading")
-    submissions = base / "submissions"
-    make_class(submissions)
-    before = digest(submissions)
+    solutions = base / "solutions"  # a copy, which the saboteur aims at
+    shutil.copytree(ROOT / "solutions", solutions)
+    outputs, submissions, tmp = base / "out", base / "submissions", base / "tmp"
+    outputs.mkdir()
+    tmp.mkdir()
+    make_class(submissions, solutions, outputs)
+    (base / "roster.txt").write_text("solution\nuntouched\ndave\n")
+    before, solutions_before = digest(submissions), digest(solutions)
+    started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "seqlab", "grade", str(submissions), "--solutions", str(SOLUTIONS),
-         "--timeout", str(TIMEOUT), "--jobs", "2", "--out", str(base / "grades.csv"),
-         "--feedback-dir", str(base / "feedback")],
-        capture_output=True, text=True, cwd=base, timeout=600,
+        [sys.executable, "-m", "seqlab", "grade", str(submissions), "--solutions", str(solutions),
+         "--timeout", str(TIMEOUT), "--jobs", "2", "--memory-mb", "3072", "--max-notebook-mb", "1",
+         "--roster", str(base / "roster.txt"), "--out", str(outputs / "grades.csv"),
+         "--feedback-dir", str(outputs / "feedback")],
+        capture_output=True, text=True, cwd=base, timeout=1800, env={**os.environ, "TMPDIR": str(tmp)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    with open(base / "grades.csv", newline="") as handle:
+    time.sleep(1)  # give a surviving background writer the chance to strike
+    with open(outputs / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    grades = {}
+    grades: dict = {}
     for row in rows:
         grades.setdefault(row["student"], {}).setdefault(row["exercise"], {})[row["question"]] = row
-    return {"base": base, "rows": rows, "grades": grades, "before": before, "after": digest(submissions),
-            "stdout": result.stdout}
+    return {"base": base, "out": outputs, "rows": rows, "grades": grades, "stdout": result.stdout,
+            "before": before, "after": digest(submissions), "tmp": tmp, "seconds": time.monotonic() - started,
+            "solutions_before": solutions_before, "solutions_after": digest(solutions), "leftovers": leftovers()}
 
 
-def points(graded, student, exercise) -> dict[str, int]:
-    return {q: int(row["points"]) for q, row in graded["grades"][student][exercise].items()}
+def points(graded, student, exercise) -> dict[str, float]:
+    return {q: float(row["points"]) for q, row in graded["grades"][student][exercise].items()}
 
 
 def reasons(graded, student, exercise) -> dict[str, str]:
     return {q: row["reason"] for q, row in graded["grades"][student][exercise].items()}
 
 
+def zero(exercise: str) -> dict[str, float]:
+    return dict.fromkeys(FULL[exercise], 0.0)
+
+
+# -- honest work, wrong work ----------------------------------------------------------------------
 def test_every_solution_scores_full_marks(graded):
-    assert set(graded["grades"]["solution"]) == set(FULL)
     for exercise, full in FULL.items():
         assert points(graded, "solution", exercise) == full
         assert set(reasons(graded, "solution", exercise).values()) == {"passed"}
 
 
-def test_every_untouched_exercise_scores_zero(graded):
-    for exercise, full in FULL.items():
-        assert points(graded, "untouched", exercise) == dict.fromkeys(full, 0)
-        for reason in reasons(graded, "untouched", exercise).values():
-            assert reason == "NotImplementedError: not implemented"
+def test_every_untouched_exercise_scores_zero_with_the_stub_as_reason(graded):
+    for exercise in FULL:
+        assert points(graded, "untouched", exercise) == zero(exercise)
+        assert set(reasons(graded, "untouched", exercise).values()) == {STUB}
 
 
-@pytest.mark.parametrize(
-    "student, exercise, lost",
-    [
-        ("wrong_gru", "01_gru_lstm_cells", "gru_cell"),
-        ("wrong_lstm", "01_gru_lstm_cells", "lstm_cell"),
-        ("wrong_loss", "03_sunspot_windows_loss", "combined_loss"),
-        ("wrong_scan", "04_selective_scan", "selective_scan"),
-        ("cheater", "01_gru_lstm_cells", "gru_cell"),
-        ("wrong_hidden", "02_gradient_flow", "diagnose"),
-    ],
-)
-def test_known_wrong_code_loses_exactly_its_points(graded, student, exercise, lost):
-    assert points(graded, student, exercise) == {**FULL[exercise], lost: 0}
-    assert reasons(graded, student, exercise)[lost].startswith("AssertionError")
+def test_wrong_code_loses_its_points_and_visible_failures_say_by_how_much(graded):
+    assert points(graded, "wrong_gru", GRU) == {"gru_cell": 0, "lstm_cell": 3}
+    assert "h_next matches torch.nn.GRUCell on a batch of 2: max abs difference" in reasons(graded, "wrong_gru", GRU)["gru_cell"]
+    assert points(graded, "wrong_scan", SCAN) == {"discretize": 2, "selective_scan": 0}
+    assert points(graded, "cheater", GRU) == {"gru_cell": 0, "lstm_cell": 3}
 
 
-def test_hidden_tests_count(graded):
-    """A diagnosis by singular values passes every visible test and fails a hidden one."""
-    (visible,) = [c for c in nbformat.read(EXERCISES / "02_gradient_flow.ipynb", as_version=4).cells
-                  if c.id == "test-diagnose"]
-    assert "shear" not in visible.source
-    reason = reasons(graded, "wrong_hidden", "02_gradient_flow")["diagnose"]
-    assert reason == "AssertionError: use the eigenvalues, not the singular values"
+def test_partial_credit_and_hidden_feedback_names_the_property_not_the_inputs(graded):
+    """Singular values instead of eigenvalues pass 5 of diagnose's 6 properties."""
+    assert points(graded, "wrong_hidden", GRADFLOW) == {"gradient_norms": 3, "decay_rate": 2, "diagnose": 1.67}
+    reason = reasons(graded, "wrong_hidden", GRADFLOW)["diagnose"]
+    assert reason == "hidden check failed: the spectral radius comes from the eigenvalues, not the singular values"
+    feedback = (graded["out"] / "feedback" / "wrong_hidden.md").read_text()
+    assert "singular values" in feedback and "10.0" not in feedback and "shear" not in feedback
 
 
-def test_deleted_test_cells_are_put_back(graded):
-    assert points(graded, "deleted", "03_sunspot_windows_loss") == FULL["03_sunspot_windows_loss"]
+# -- 1. hiding failures, 2. patching, reading others' work: nothing earns points -------------------
+@pytest.mark.parametrize("student, exercise", [
+    ("hide_custom_exc", GRU), ("hide_traceback", SUNSPOT), ("hide_transformer", SCAN),
+    ("patch_allclose", GRU), ("patch_tensor_subclass", GRU), ("patch_fake_torch", SUNSPOT),
+    ("patch_check", SUNSPOT), ("frame_reference", SCAN), ("read_answer_key", GRU),
+])
+def test_attacks_on_the_verdict_earn_nothing(graded, student, exercise):
+    got = points(graded, student, exercise)
+    if student in ("frame_reference", "read_answer_key", "patch_allclose", "patch_tensor_subclass"):
+        answered = {"frame_reference": "selective_scan"}.get(student, "gru_cell")
+        assert got[answered] == 0, reasons(graded, student, exercise)
+    else:
+        assert got == zero(exercise), reasons(graded, student, exercise)
 
 
-def test_a_notebook_that_never_finishes_times_out(graded):
-    assert points(graded, "looper", "03_sunspot_windows_loss") == {"make_windows": 2, "combined_loss": 2, "r2_score": 0}
-    assert reasons(graded, "looper", "03_sunspot_windows_loss")["r2_score"] == f"timed out after {TIMEOUT} s"
+def test_patched_builtins_and_numpy_earn_nothing(graded):
+    assert points(graded, "patch_abs_polyfit", GRADFLOW)["decay_rate"] == 0
 
 
-def test_a_dead_kernel_costs_what_could_not_run(graded):
-    assert points(graded, "quitter", "02_gradient_flow") == {"gradient_norms": 3, "decay_rate": 0, "diagnose": 0}
-    assert reasons(graded, "quitter", "02_gradient_flow")["diagnose"] == "kernel died"
-    assert points(graded, "exiter", "04_selective_scan") == {"discretize": 2, "selective_scan": 0}
-    assert reasons(graded, "exiter", "04_selective_scan")["selective_scan"].startswith("kernel died")
+# -- 3. sabotage costs only the saboteur --------------------------------------------------------
+def test_sabotage_reaches_no_file_and_no_other_student(graded):
+    assert graded["after"] == graded["before"]  # every submission as handed in
+    assert graded["solutions_after"] == graded["solutions_before"]
+    assert points(graded, "victim", GRU) == FULL[GRU]
+    assert points(graded, "victim_of_kill", GRU) == FULL[GRU]
+    assert points(graded, "sabotage_files", GRU) == FULL[GRU]  # its own work still counts
+    assert points(graded, "untouched", SUNSPOT) == zero(SUNSPOT)
 
 
-def test_invalid_json_and_floods_of_output(graded):
-    assert points(graded, "truncated", "01_gru_lstm_cells") == {"gru_cell": 0, "lstm_cell": 0}
-    assert reasons(graded, "truncated", "01_gru_lstm_cells")["gru_cell"].startswith("notebook is not valid JSON: ")
-    assert points(graded, "chatty", "04_selective_scan") == FULL["04_selective_scan"]
+def test_killing_its_own_runner_costs_only_that_notebook(graded):
+    assert points(graded, "kill_parent", SUNSPOT) == zero(SUNSPOT)
+    assert set(reasons(graded, "kill_parent", SUNSPOT).values()) == {"kernel died"}
+    assert points(graded, "kill_others", GRADFLOW) == zero(GRADFLOW)
 
 
-def test_outputs_are_stable_complete_and_the_submissions_untouched(graded):
-    assert graded["after"] == graded["before"]
+def test_nothing_outlives_the_run_and_nothing_is_left_behind(graded):
+    assert graded["leftovers"] == []  # background writer and 200 sleepers: all gone
+    assert not (graded["out"] / "grades.csv").read_text().startswith("hacked")
+    assert list(graded["tmp"].iterdir()) == []  # no kernel connection files, no sandbox folders
+    assert points(graded, "background_writer", SUNSPOT) == FULL[SUNSPOT]
+    assert points(graded, "fork_many", SUNSPOT) == FULL[SUNSPOT]
+
+
+# -- 4. limits ----------------------------------------------------------------------------------
+def test_limits(graded):
+    assert points(graded, "memory_hog", GRU) == {"gru_cell": 0, "lstm_cell": 3}
+    assert reasons(graded, "memory_hog", GRU)["gru_cell"].startswith("MemoryError")
+    assert points(graded, "looper", SUNSPOT) == {"make_windows": 2, "combined_loss": 2, "r2_score": 0}
+    assert reasons(graded, "looper", SUNSPOT)["r2_score"] == f"timed out after {TIMEOUT} s"
+    assert points(graded, "quitter", GRADFLOW) == {"gradient_norms": 3, "decay_rate": 0, "diagnose": 0}
+    assert reasons(graded, "quitter", GRADFLOW)["diagnose"] == "kernel died"
+    assert points(graded, "chatty", SCAN) == FULL[SCAN]
+    assert "output beyond that was dropped" in (graded["out"] / "feedback" / "chatty.md").read_text()
+
+
+def test_refused_files(graded):
+    for student, words in [("link_to_key", "symbolic link"), ("link_to_device", "symbolic link"),
+                           ("oversize", "over the 1 MiB limit"), ("truncated", "not valid JSON")]:
+        assert points(graded, student, GRU) == zero(GRU)
+        assert all(words in r for r in reasons(graded, student, GRU).values()), reasons(graded, student, GRU)
+
+
+# -- 5. bookkeeping -----------------------------------------------------------------------------
+def test_students_come_from_folders_and_exercises_from_metadata(graded):
+    assert points(graded, "alice", GRU) == FULL[GRU]  # alice/<exercise>-Copy1.ipynb
+    assert set(graded["grades"]["bob"]) == {SUNSPOT}  # exercise 03 saved under 01's name
+    assert points(graded, "bob", SUNSPOT) == FULL[SUNSPOT]
+    assert "Copy1" not in graded["grades"] and f"{GRU}" not in graded["grades"]
+
+
+def test_the_newest_of_two_submissions_counts_and_the_row_says_which(graded):
+    assert points(graded, "carol", GRU) == FULL[GRU]
+    assert len(graded["grades"]["carol"][GRU]) == 2  # counted once, not 6/12
+    assert all("newest of 2 submissions" in r and "Copy1" in r for r in reasons(graded, "carol", GRU).values())
+
+
+def test_unicode_names_get_their_own_feedback(graded):
+    names = {"Zoë", "Zoé", "zoë"}
+    assert names <= set(graded["grades"])
+    files = {p.name for p in (graded["out"] / "feedback").glob("*.md")}
+    assert len({n.casefold() for n in files}) == len(files)
+    for name in names:
+        assert points(graded, name, GRU) == FULL[GRU]
+        assert any(f"# Feedback for {name}\n" in p.read_text() for p in (graded["out"] / "feedback").glob("*.md"))
+
+
+def test_old_formats_and_moved_or_pasted_tests_change_nothing(graded):
+    assert points(graded, "format3", GRU) == FULL[GRU]
+    assert points(graded, "format44", SCAN) == FULL[SCAN]
+    assert points(graded, "moved_tests", GRU) == FULL[GRU]
+    assert points(graded, "deleted_tests", SUNSPOT) == FULL[SUNSPOT]
+
+
+def test_roster_and_outputs(graded):
+    assert points(graded, "dave", GRU) == zero(GRU)
+    assert {r["reason"] for r in graded["rows"] if r["student"] == "dave"} == {"missing"}
     rows = graded["rows"]
     assert list(rows[0]) == ["student", "exercise", "question", "points", "max_points", "reason"]
-    keys = [(r["student"], r["exercise"]) for r in rows]
-    assert keys == sorted(keys)  # students, then exercises, in order; questions in notebook order
-    expected_students = {"solution", "untouched", "wrong_gru", "wrong_lstm", "wrong_loss", "wrong_scan",
-                         "cheater", "deleted", "looper", "quitter", "exiter", "chatty", "truncated",
-                         "wrong_hidden"}
-    assert set(graded["grades"]) == expected_students
-    with open(graded["base"] / "grades_totals.csv", newline="") as handle:
-        totals = {(r["student"], r["exercise"]): (int(r["points"]), int(r["max_points"])) for r in csv.DictReader(handle)}
-    assert totals[("solution", "(all)")] == (24, 24)
-    assert totals[("untouched", "(all)")] == (0, 24)
-    assert totals[("looper", "03_sunspot_windows_loss")] == (4, 6)
-    feedback = (graded["base"] / "feedback" / "cheater.md").read_text()
-    assert "| gru_cell | 0 / 3 | AssertionError" in feedback and "| lstm_cell | 3 / 3 | passed |" in feedback
-    assert "**Total: 3 / 6 points**" in feedback
-    assert {p.stem for p in (graded["base"] / "feedback").glob("*.md")} == expected_students
-
-
-def test_usage_errors_exit_nonzero(tmp_path, capsys):
-    missing = main(["grade", str(tmp_path), "--solutions", str(tmp_path / "nope")])
-    assert missing == 2 and "not found" in capsys.readouterr().err
-    empty = main(["grade", str(tmp_path), "--solutions", str(SOLUTIONS)])
-    assert empty == 2 and "no .ipynb" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    "path, exercise, student",
-    [
-        ("submissions/alice/01_gru_lstm_cells.ipynb", "01_gru_lstm_cells", "alice"),
-        ("submitted/bob/01_gru_lstm_cells/01_gru_lstm_cells.ipynb", "01_gru_lstm_cells", "bob"),
-        ("submissions/04_selective_scan/carol.ipynb", "04_selective_scan", "carol"),
-        ("downloads/dave_03_sunspot_windows_loss.ipynb", "03_sunspot_windows_loss", "dave"),
-        ("downloads/erin.ipynb", None, "downloads/erin"),
-    ],
-)
-def test_students_and_exercises_are_found_by_path(path, exercise, student):
-    found = identify_exercise(Path(path), None, sorted(FULL))
-    assert found == exercise
-    assert identify_student(Path(path), found) == student
-
-
-def test_metadata_names_the_exercise_when_the_file_name_does_not():
-    nb = solution("02_gradient_flow")
-    assert identify_exercise(Path("x/homework.ipynb"), nb, sorted(FULL)) == "02_gradient_flow"
-
-
-def test_merge_replaces_edited_reinserts_deleted_and_keeps_pasted_copies_ungraded():
-    reference = solution("02_gradient_flow")
-    submission = solution("02_gradient_flow")
-    by_id = {c.id: c for c in submission.cells}
-    by_id["test-gradient-norms"].source = "pass"  # edited: replaced by the grader's copy
-    pasted = nbformat.from_dict(dict(by_id["test-diagnose"]))  # pasted above the solution cells
-    pasted.id = "pasted"
-    pasted.source = "scratch = 1"
-    submission.cells = [pasted] + [c for c in submission.cells if c.id != "test-decay-rate"]
-    merged, graded = merge_tests(reference, submission)
-    ids = [c.id for c in merged.cells]
-    # the deleted test goes right after the cell that preceded it in the solution; the pasted copy
-    # stays where the student put it, as an ordinary cell, and the original (by cell id) is graded
-    assert ids == ["student-copy-0"] + [c.id for c in reference.cells]
-    assert merged.cells[0].source == "scratch = 1" and "nbgrader" not in merged.cells[0].metadata
-    assert sorted(graded.values()) == ["decay_rate", "diagnose", "gradient_norms"]
-    for index, gid in graded.items():
-        original = next(c for c in reference.cells if c.id == merged.cells[index].id)
-        assert merged.cells[index].source == original.source and "BEGIN HIDDEN TESTS" in original.source
-        assert merged.cells[index].metadata.nbgrader["grade_id"] == gid
-
-
-def test_unreadable_and_unrecognised_notebooks(tmp_path, capsys):
-    """Notebooks that never reach a kernel still get rows, reasons and feedback."""
-    (tmp_path / "frank").mkdir()
-    (tmp_path / "frank" / "01_gru_lstm_cells.ipynb").write_bytes(b"\xff\xfe not utf-8")
-    (tmp_path / "erin").mkdir()
-    (tmp_path / "erin" / "homework.ipynb").write_text('{"cells": "not a list"}')
-    out = tmp_path / "out" / "grades.csv"
-    assert main(["grade", str(tmp_path), "--solutions", str(SOLUTIONS), "--jobs", "1", "--out", str(out),
-                 "--feedback-dir", str(tmp_path / "feedback")]) == 0
-    with open(out, newline="") as handle:
-        rows = [(r["student"], r["exercise"], r["question"], r["points"], r["max_points"], r["reason"])
-                for r in csv.DictReader(handle)]
-    assert rows[0][:3] == ("erin/homework", "?", "-") and rows[0][5].startswith("cannot tell which exercise")
-    assert [r[2:5] for r in rows[1:]] == [("gru_cell", "0", "3"), ("lstm_cell", "0", "3")]
-    assert all(r[5].startswith("notebook is not valid UTF-8") for r in rows[1:])
-    assert "frank: 0 / 6" in capsys.readouterr().out
-    assert "| gru_cell | 0 / 3 | notebook is not valid UTF-8" in (tmp_path / "feedback" / "frank.md").read_text()
+    keys = [r["student"] for r in rows]
+    assert keys == sorted(keys)
+    with open(graded["out"] / "grades_totals.csv", newline="", encoding="utf-8") as handle:
+        totals = {(r["student"], r["exercise"]): (float(r["points"]), float(r["max_points"]))
+                  for r in csv.DictReader(handle)}
+    assert totals[("solution", "(all)")] == (24, 24) and totals[("untouched", "(all)")] == (0, 24)
+    assert totals[("dave", "(all)")] == (0, 24)
+    feedback = (graded["out"] / "feedback" / "cheater.md").read_text()
+    assert "| lstm_cell | 3 / 3 | passed |" in feedback and "**Total: 3 / 6 points**" in feedback
+    assert "graded without a sandbox" not in feedback
+    print(f"graded {len(set(keys))} students in {graded['seconds']:.0f} s")

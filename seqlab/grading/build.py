@@ -1,8 +1,9 @@
 """Build ``exercises/*.ipynb`` from ``solutions/*.ipynb``, or check that they agree.
 
 The solutions are the one hand-edited source. An exercise is its solution with every solution
-region replaced by a ``raise NotImplementedError`` stub, hidden tests removed, and outputs and
-execution counts cleared. The bytes are a pure function of the solution's content (nbformat's
+region replaced by a ``raise NotImplementedError`` stub, hidden tests removed, outputs and
+execution counts cleared, and nbgrader's lock flags set (``LOCK_FLAGS``): JupyterLab then keeps
+students from deleting a test or an answer cell, or editing a test. The bytes are a pure function of the solution's content (nbformat's
 sorted-key JSON), so rebuilding an unchanged solution changes nothing and ``check`` can compare bytes.
 """
 
@@ -20,6 +21,8 @@ from seqlab.grading.markers import find_regions, replace_regions
 
 # per-cell metadata a run leaves behind; an exercise starts clean
 RUN_METADATA = ("execution", "collapsed", "scrolled")
+# what nbgrader's LockCells preprocessor sets with its defaults, so that its release equals ours
+LOCK_FLAGS = {"test": {"deletable": False, "editable": False}, "solution": {"deletable": False}}
 
 
 def read_notebook(path: str | Path) -> NotebookNode:
@@ -58,6 +61,7 @@ def build_exercise(solution: NotebookNode, path: str | Path) -> NotebookNode:
             cell.execution_count = None
         if is_solution_cell(cell) or is_test_cell(cell):
             cell.source = replace_regions(cell.source, find_regions(cell.source))
+            cell.metadata.update(LOCK_FLAGS["solution" if is_solution_cell(cell) else "test"])
     return add_colab(exercise, "exercises", Path(path).name)  # its badge opens the exercise, never the solution
 
 

@@ -10,6 +10,7 @@ A notebook names its exercise in ``metadata.seqlab.exercise`` (the solution's fi
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -103,6 +104,11 @@ def check_solution_notebook(nb: NotebookNode, path: str | Path) -> None:
                 raise MarkerError(f"{here}: grade_id {gid!r} is also used by cell {seen_grade_ids[gid]}")
             seen_grade_ids[gid] = index
         if is_test_cell(cell):
+            try:
+                ast.parse(cell.source)
+            except SyntaxError as error:
+                raise MarkerError(f"{here}: a test cell must be plain Python (the grader rewrites its "
+                                  f"check(...) calls): {error}") from None
             points = meta.get("points")
             if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
                 raise MarkerError(

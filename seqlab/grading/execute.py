@@ -1,11 +1,14 @@
-"""Run one notebook in a fresh kernel, cell by cell, and report which graded cells ran clean.
+"""Run one notebook in a fresh kernel, cell by cell, and collect what its graded cells reported.
 
-Robust to what students hand in: a cell that raises (the next cells still run, as with
-``allow_errors``), a notebook that never finishes (one time budget for the whole notebook; the
-kernel is killed when it runs out), megabytes of prints (only error outputs are kept, truncated),
-and a kernel that dies (``os._exit``, a segfault). ``exit()`` / ``quit()`` only *ask* the front
-end to shut the kernel down (an ``ask_exit`` payload); the grader honours that as JupyterLab does,
-so the cells after it do not run.
+This runs wherever the kernel runs: inside a submission's sandbox (``runner.py``), or directly for
+the exercise self-test. For every graded cell it returns the first error (one line) and the check
+records the cell published (``checks.MIMETYPE`` display outputs); everything else a cell prints is
+counted and dropped. Robust to a cell that raises (the next cells still run), a notebook that never
+finishes (one time budget for all cells), and a kernel that dies; ``exit()`` / ``quit()`` end the
+run as in JupyterLab.
+
+Nothing here decides a grade: the records are only what the kernel claims, and the grader
+validates and compares them in its own process (``values``, ``grade``).
 """
 
 from __future__ import annotations
@@ -13,99 +16,98 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import monotonic
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from seqlab.grading.checks import MIMETYPE
+
 PASSED = "passed"
 MAX_REASON = 200  # characters of an error kept in a reason (one CSV cell)
-MAX_TRACEBACK_LINES = 20
+MAX_RECORDS = 1000  # check records kept per cell
+MAX_RECORD_BYTES = 8 << 20  # bytes of check records kept per notebook
 
 
-class ErrorsOnlyClient(NotebookClient):
-    """A NotebookClient that stores only error outputs.
+@dataclass
+class CellResult:
+    error: str | None = None  # "Name: message" of the cell's first error, or why it did not run
+    records: list = field(default_factory=list)  # check records, as published
 
-    Grading needs nothing else, and a student cell printing megabytes then costs no memory:
-    each stream message is dropped as it arrives.
-    """
+    @property
+    def passed(self) -> bool:  # ran without an error (the exercise self-test uses this)
+        return self.error is None
+
+    @property
+    def reason(self) -> str:
+        return self.error or PASSED
+
+
+class CollectingClient(NotebookClient):
+    """A NotebookClient that keeps errors and check records only, and counts the rest."""
+
+    max_output = 1 << 20
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: D401 (nbclient's signature)
-        if msg["msg_type"] != "error":
-            return None
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is not None:
-            out["evalue"] = str(out.get("evalue", ""))[: 10 * MAX_REASON]
-            out["traceback"] = [line[:2000] for line in out.get("traceback", [])[-MAX_TRACEBACK_LINES:]]
-        return out
+        content = msg.get("content", {})
+        kind = msg.get("msg_type")
+        if kind == "error":
+            self.errors.setdefault(cell_index, one_line(content.get("ename"), content.get("evalue")))
+        elif kind in ("display_data", "execute_result") and MIMETYPE in content.get("data", {}):
+            record = content["data"][MIMETYPE]
+            size = len(str(record))
+            records = self.records.setdefault(cell_index, [])
+            if len(records) < MAX_RECORDS and self.record_bytes + size <= MAX_RECORD_BYTES:
+                records.append(record)
+                self.record_bytes += size
+        else:
+            self.output_bytes += len(str(content))
+        return None
 
 
-@dataclass(frozen=True)
-class CellResult:
-    passed: bool
-    reason: str  # "passed", or one line: "AssertionError: ...", "timed out after 60 s", "kernel died"
+def one_line(name, message) -> str:
+    name, message = str(name or "Error"), " ".join(str(message or "").split())
+    reason = f"{name}: {message}" if message else name
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
 
 
-def error_reason(cell: NotebookNode) -> str | None:
-    """``"Name: message"`` (one line, at most MAX_REASON chars) of the cell's first error, or None."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            evalue = " ".join(str(out.get("evalue", "")).split())
-            reason = f"{out.get('ename', 'Error')}: {evalue}" if evalue else str(out.get("ename", "Error"))
-            return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
-    return None
-
-
-def kernel_env() -> dict[str, str]:
-    """The grader's environment with one thread per kernel (kernels run side by side) and a
-    non-interactive matplotlib backend, unless the caller set those already."""
-    env = dict(os.environ)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(name, "1")
-    env.setdefault("MPLBACKEND", "Agg")
-    return env
-
-
-def run_cells(
+def run_notebook(
     nb: NotebookNode,
     graded: dict[int, str],
     timeout: float,
     cwd: str,
-    kernel_name: str = "python3",
-) -> dict[str, CellResult]:
+    env: dict[str, str] | None = None,
+    on_result=None,
+) -> tuple[dict[str, CellResult], str | None, int]:
     """Execute ``nb`` top to bottom in a fresh kernel started in ``cwd``.
 
     Args:
-        nb: the notebook; its cells get error outputs only (it is the caller's copy).
-        graded: ``{cell index: grade_id}`` of the cells whose outcome is wanted.
+        graded: ``{cell index: key}`` of the cells whose results are wanted.
         timeout: seconds for all cells together (kernel start-up not counted).
+        on_result: called as ``on_result(key, CellResult)`` as soon as a graded cell has run.
     Returns:
-        ``{grade_id: CellResult}`` for every graded cell: passed when it ran without an error;
-        cells after a time-out or a dead kernel fail with that reason.
+        ``({key: CellResult}, why the run stopped early or None, bytes of other output dropped)``;
+        graded cells that did not run have that reason as their error.
     """
     results: dict[str, CellResult] = {}
     stopped: str | None = None
-    client = ErrorsOnlyClient(
-        nb,
-        kernel_name=kernel_name,
-        allow_errors=True,
-        record_timing=False,
-        startup_timeout=120,
-        resources={"metadata": {"path": cwd}},
-    )
+    client = CollectingClient(nb, kernel_name="python3", allow_errors=True, record_timing=False,
+                              startup_timeout=120, resources={"metadata": {"path": cwd}})
+    client.errors, client.records, client.record_bytes, client.output_bytes = {}, {}, 0, 0
     asked_exit = []
 
     def on_cell_executed(cell, cell_index, execute_reply):
-        payloads = (execute_reply or {}).get("content", {}).get("payload", [])
-        if any(p.get("source") == "ask_exit" and not p.get("keepkernel") for p in payloads):
+        reply = (execute_reply or {}).get("content", {})
+        if any(p.get("source") == "ask_exit" and not p.get("keepkernel") for p in reply.get("payload", [])):
             asked_exit.append(cell_index)
 
     client.on_cell_executed = on_cell_executed
     try:
-        # the kernel's own stdout/stderr (start-up warnings, fd-level prints) would flood the console
-        with client.setup_kernel(env=kernel_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        # the kernel's own stdout/stderr (start-up warnings, fd-level prints) are not wanted
+        with client.setup_kernel(env=dict(os.environ if env is None else env),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             deadline = monotonic() + timeout
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
@@ -119,19 +121,29 @@ def run_cells(
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
                     stopped = f"timed out after {timeout:g} s"
-                    break
                 except DeadKernelError:
                     stopped = "kernel died"
-                    break
                 if index in graded:
-                    reason = error_reason(cell)
-                    results[graded[index]] = CellResult(reason is None, reason or PASSED)
+                    result = CellResult(client.errors.get(index) or stopped, client.records.get(index, []))
+                    results[graded[index]] = result
+                    if on_result:
+                        on_result(graded[index], result)
+                if stopped:
+                    break
                 if asked_exit:
                     stopped = "kernel died: the notebook called exit()"
                     break
-    except Exception as error:  # kernel failed to start or to shut down: report, never crash the class
+    except Exception as error:  # kernel failed to start or to shut down: report, never crash
         if stopped is None and len(results) < len(graded):
-            stopped = f"grader error: {type(error).__name__}: {error}"[:MAX_REASON]
-    for gid in graded.values():
-        results.setdefault(gid, CellResult(False, stopped or "not run"))
-    return results
+            stopped = one_line("grader error: " + type(error).__name__, error)
+    for key in graded.values():
+        if key not in results:
+            results[key] = CellResult(stopped or "not run")
+            if on_result:
+                on_result(key, results[key])
+    return results, stopped, client.output_bytes
+
+
+def run_cells(nb: NotebookNode, graded: dict[int, str], timeout: float, cwd: str) -> dict[str, CellResult]:
+    """``run_notebook`` without the extras: ``{key: CellResult}``."""
+    return run_notebook(nb, graded, timeout, cwd)[0]
