@@ -8,7 +8,8 @@ Two grids, each over seeds:
 - ``ADDING_GRID``: GRU vs LSTM on the adding problem (``seqlab.tasks``), with the dependency length
   and the number of training sequences as dials.
 
-Made by ``python -m seqlab.claims run`` (one CPU thread; about 5 minutes on a 2-core laptop);
+Made by ``python -m seqlab.claims run`` (one CPU thread each; the two grids can run side by side:
+``run sunspots OUT1 [NAME,NAME..]``, ``run adding OUT2``, then ``merge OUT1 OUT2 ..``);
 ``tests/test_claims.py`` re-runs one run of each grid and compares it with the stored numbers bit for bit.
 """
 
@@ -113,12 +114,17 @@ def _predict(model, X):
 
 def adding_run(kind: str, length: int, n_train: int, seed: int) -> dict:
     """One cell of ``ADDING_GRID``: test R^2 and MSE."""
-    out = train_adding(AddingConfig(kind=kind, length=length, n_train=n_train, seed=seed))
+    from .train import num_threads
+    with num_threads(1):  # one thread, as the stored grid was made: same numbers bit for bit
+        out = train_adding(AddingConfig(kind=kind, length=length, n_train=n_train, seed=seed))
     return {"r2": out["r2"], "mse": out["mse"]}
 
 
-def run_all(path: Path = RESULTS_PATH, progress: bool = True) -> dict:
-    """Run both grids over ``SEEDS`` and write them to ``path`` as JSON."""
+def run_all(path: Path = RESULTS_PATH, parts=("sunspots", "adding"), progress: bool = True,
+            names=None) -> dict:
+    """Run the grids named in ``parts`` over ``SEEDS`` and write them to ``path`` as JSON (the other
+    part, if already stored there, is kept: the two grids can be made by two processes one after
+    the other, or side by side into two files joined by ``merge``)."""
     from tqdm.auto import tqdm
 
     from .data import load_sunspots
@@ -127,16 +133,34 @@ def run_all(path: Path = RESULTS_PATH, progress: bool = True) -> dict:
     series = load_sunspots()
     results = {"sunspots": {}, "adding": [], "seeds": list(SEEDS), "epochs": EPOCHS,
                "adding_config": asdict(AddingConfig())}
+    if Path(path).exists():
+        results.update({k: v for k, v in json.loads(Path(path).read_text()).items() if k in ("sunspots", "adding")})
     with num_threads(1):
-        for name in tqdm(SUNSPOT_RUNS, desc="sunspot runs", disable=not progress):
-            results["sunspots"][name] = [sunspot_run(name, s, series) for s in SEEDS]
-        cells = [(k, L, n) for L in ADDING_GRID["length"] for n in ADDING_GRID["n_train"] for k in ADDING_GRID["kind"]]
-        for kind, length, n_train in tqdm(cells, desc="adding problem", disable=not progress):
-            for seed in SEEDS:
-                results["adding"].append({"kind": kind, "length": length, "n_train": n_train, "seed": seed,
-                                          **adding_run(kind, length, n_train, seed)})
+        if "sunspots" in parts:
+            results["sunspots"] = {}
+            for name in tqdm(names or SUNSPOT_RUNS, desc="sunspot runs", disable=not progress):
+                results["sunspots"][name] = [sunspot_run(name, s, series) for s in SEEDS]
+                Path(path).write_text(json.dumps(results, indent=1) + "\n")  # so far, in case it is stopped
+        if "adding" in parts:
+            results["adding"] = []
+            cells = [(k, L, n) for L in ADDING_GRID["length"] for n in ADDING_GRID["n_train"] for k in ADDING_GRID["kind"]]
+            for kind, length, n_train in tqdm(cells, desc="adding problem", disable=not progress):
+                for seed in SEEDS:
+                    results["adding"].append({"kind": kind, "length": length, "n_train": n_train, "seed": seed,
+                                              **adding_run(kind, length, n_train, seed)})
     Path(path).write_text(json.dumps(results, indent=1) + "\n")
     return results
+
+
+def merge(*paths: Path, path: Path = RESULTS_PATH) -> None:
+    """Join files holding parts of the grids (sunspot settings, adding runs) into ``path``, the sunspot
+    settings in ``SUNSPOT_RUNS``'s order."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    out = {**parts[0], "sunspots": {}, "adding": []}
+    found = {name: runs for part in parts for name, runs in part["sunspots"].items()}
+    out["sunspots"] = {name: found[name] for name in SUNSPOT_RUNS if name in found}
+    out["adding"] = [run for part in parts for run in part["adding"]]
+    Path(path).write_text(json.dumps(out, indent=1) + "\n")
 
 
 def load_results(path: Path = RESULTS_PATH) -> dict:

@@ -11,7 +11,8 @@ A ``Claim`` says who claimed what, how we measure it, and ``where`` the measurem
 
 ``tests/test_claims.py`` fails when a row's measurement does not exist or produces no value.
 
-Command line: ``python -m seqlab.claims run`` re-makes the stored grids (``claims_results.json``);
+Command line: ``python -m seqlab.claims run`` re-makes the stored grids (``claims_results.json``;
+``run sunspots A.json [NAMES]`` and ``run adding B.json`` side by side, then ``merge A.json B.json``, is the same);
 ``python -m seqlab.claims table`` prints the whole table.
 """
 
@@ -347,9 +348,16 @@ def live_measurements(rounds: int = 5) -> dict:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["run"]:
+    if argv[:1] == ["run"]:  # run [sunspots|adding [OUT]]
         from .claim_runs import RESULTS_PATH, run_all
-        run_all()
+        parts = (argv[1],) if len(argv) > 1 else ("sunspots", "adding")
+        out = Path(argv[2]) if len(argv) > 2 else RESULTS_PATH
+        run_all(out, parts, names=argv[3].split(",") if len(argv) > 3 else None)
+        print(f"wrote {out}")
+        return 0
+    if argv[:1] == ["merge"]:  # merge PART_JSON PART_JSON ...
+        from .claim_runs import RESULTS_PATH, merge
+        merge(*map(Path, argv[1:]))
         print(f"wrote {RESULTS_PATH}")
         return 0
     if argv[:1] == ["table"]:
@@ -358,9 +366,46 @@ def main(argv=None) -> int:
         ctx = {"results": load_results(), "series": load_sunspots(), "live": live_measurements()}
         print(json.dumps(table(ctx).to_dict(orient="index"), indent=1))
         return 0
-    print("usage: python -m seqlab.claims run | table")
+    print("usage: python -m seqlab.claims run [sunspots|adding [OUT [NAME,..]]] | merge PART_JSON.. | table")
     return 2
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+TUTORIAL_TABLES = {
+    "by length (its Q10 'results' dict)": {20: (0.92, 0.93), 50: (0.89, 0.90), 100: (0.85, 0.87), 200: (0.78, 0.82),
+                                           500: (0.65, 0.73), 1000: (0.52, 0.61)},
+    "by data size": {"10k": (0.88, 0.89), "50k": (0.91, 0.93), "100k": (0.93, 0.95)},
+}
+
+
+def tutorial_tables():
+    """The tutorial's GRU-vs-LSTM accuracy tables (numbers it prints, with no task, data or code behind them)."""
+    import pandas as pd
+    return {name: pd.DataFrame(rows, index=["GRU", "LSTM"]).T for name, rows in TUTORIAL_TABLES.items()}
+
+
+def plot_adding(results):
+    """Test R^2 against dependency length, GRU (solid, circles) vs LSTM (dashed, squares), one panel per
+    training-set size; error bars are the std over seeds. Okabe-Ito colours, and line style and marker
+    tell the two apart without colour."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    df = pd.DataFrame(results["adding"])
+    sizes = sorted(df.n_train.unique())
+    fig, axes = plt.subplots(1, len(sizes), figsize=(3.3 * len(sizes), 3.0), sharey=True)
+    style = {"gru": dict(color="#0072B2", ls="-", marker="o"), "lstm": dict(color="#D55E00", ls="--", marker="s")}
+    for ax, n in zip(axes, sizes):
+        for kind, st in style.items():
+            g = df[(df.n_train == n) & (df.kind == kind)].groupby("length")["r2"]
+            ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1), label=kind.upper(), capsize=3, **st)
+        ax.set_title(f"{n:,} training sequences")
+        ax.set_xlabel("dependency length (steps)")
+        ax.axhline(0, color="gray", lw=0.6, ls=":")
+    axes[0].set_ylabel("test R^2 (0 = no memory)")
+    axes[0].legend()
+    fig.suptitle("adding problem: GRU vs LSTM, same training budget, mean ± std over seeds")
+    fig.tight_layout()
+    return fig
