@@ -29,6 +29,7 @@ from . import measurements as m
 from .measurements import Result, mean_spread
 
 ROOT = Path(__file__).resolve().parents[1]
+MIN_EFFECT = 0.005  # R^2: the lab's own "R^2 could vary by .005 each run"
 SOURCES = {"lab": "sunspot lab report", "tutorial": "GRU tutorial", "poster": "efficient-models poster"}
 
 
@@ -51,18 +52,27 @@ def _sunspot(results, name, metric="test_r2"):
 
 def compare_to(results, name, baseline="gru", metric="test_r2", label=None) -> Result:
     """Paired by seed: ``name`` minus ``baseline`` on held-out R^2; verdict from the paired spread."""
+    missing = [n for n in (name, baseline) if n not in results["sunspots"]]
+    if missing:
+        return _missing(missing)
     a, b = _sunspot(results, name, metric), _sunspot(results, baseline, metric)
     d = a - b
     s = d.std(ddof=1)
-    if d.mean() > s:
+    # a difference counts when it exceeds the paired seed spread AND the lab's own run-to-run 0.005
+    if d.mean() > max(s, MIN_EFFECT):
         verdict = "holds: better by more than the seed spread"
-    elif d.mean() < -s:
+    elif d.mean() < -max(s, MIN_EFFECT):
         verdict = "fails: worse by more than the seed spread"
     else:
-        verdict = "fails: no difference beyond the seed spread"
+        verdict = f"fails: no difference beyond the seed spread (or below the {MIN_EFFECT} R^2 that moves between runs)"
     return Result(f"test R^2 {mean_spread(a)} vs {baseline.upper() if baseline in ('gru', 'lstm') else baseline} "
                   f"{mean_spread(b)}; paired difference {d.mean():+.3f} ± {s:.3f}", verdict,
                   {"values": a.tolist(), "baseline": b.tolist()})
+
+
+def _missing(names) -> Result:
+    return Result(f"{', '.join(names)} missing from the stored grid",
+                  "not measured: the stored grid lacks this setting; re-make it with `python -m seqlab.claims run`")
 
 
 def ensemble_result(results) -> Result:
@@ -110,6 +120,8 @@ def overfitting_gap(results) -> Result:
 def combined_loss_effect(results) -> Result:
     """The lab's GRU trained on 0.5 MSE + 0.5 RMSE vs plain MSE, with Adam: held-out R^2."""
     r = compare_to(results, "lab_gru_alpha0.5", "lab_gru_alpha1")
+    if r.verdict.startswith("not measured"):
+        return r
     outcome = r.verdict.split(": ", 1)[1]  # e.g. "no difference beyond the seed spread"
     verdict = (f"depends on the optimiser: with Adam, which divides out the gradient's scale, the combined loss "
                f"vs plain MSE: {outcome}; with plain SGD it would act as a larger learning rate late in training")
@@ -129,15 +141,21 @@ def adding_verdict(results, dial: str) -> Result:
     """The tutorial's thresholds: GRU for short sequences / small data, LSTM for long / large."""
     import pandas as pd
     df = pd.DataFrame(results["adding"])
-    piv = df.pivot_table(index=["length", "n_train", "seed"], columns="kind", values="r2")
+    piv = df.pivot_table(index=["length", "n_train", "seed"], columns="kind", values="r2").dropna()  # both kinds run
     diff = (piv["lstm"] - piv["gru"]).groupby(level=dial).agg(["mean", "std"])
     parts = [f"{dial}={k}: LSTM - GRU {row['mean']:+.2f} ± {row['std']:.2f}" for k, row in diff.iterrows()]
     small, large = diff.iloc[0], diff.iloc[-1]
-    claimed = small["mean"] < 0 and large["mean"] > 0 and large["mean"] > small["mean"]
-    within = (diff["mean"].abs() <= diff["std"]).all()
-    verdict = ("holds: GRU ahead at the small end, LSTM at the large end" if claimed and not within else
-               "fails: no crossover; the difference stays within the seed spread" if within else
-               "fails: the ordering does not follow the dial as claimed")
+    spread = diff["std"].max()
+    claimed = small["mean"] < 0 and large["mean"] > 0
+    change = large["mean"] - small["mean"]
+    if claimed and change > spread:
+        verdict = "holds: GRU ahead at the small end, LSTM at the large end"
+    elif change < -spread:
+        verdict = (f"fails: the opposite; LSTM - GRU falls from {small['mean']:+.2f} to {large['mean']:+.2f} "
+                   f"as {dial} grows: the GRU's lead grows")
+    else:
+        lead = "the GRU" if (diff["mean"] < 0).all() else "the LSTM" if (diff["mean"] > 0).all() else "neither"
+        verdict = f"fails: {dial} does not change the ordering beyond the seed spread; {lead} is ahead throughout"
     return Result("; ".join(parts), verdict, {"diff": diff.to_dict()})
 
 
@@ -198,8 +216,8 @@ CLAIMS: list[Claim] = [
           "the same with seqlab.scratch's GRU and LSTM", "fn:speed_scratch"),
     Claim("tut-horizon", "tutorial", "GRU learns dependencies over 50-100 steps; a plain RNN < 10.",
           "gradient horizon (lag where ||dh_T/dh_T-k|| < 1e-2) at default init and with gate bias", L02 + "claim-horizon",
-          "depends on the init: about 12 steps at default init, 56-100 with update-gate bias 2-3; an RNN "
-          "with spectral radius 1 reaches 60"),
+          "depends on the init: 11.4 ± 0.9 steps at default init (RNN 9.6 ± 0.9, 5 seeds), 56 ± 2 with "
+          "update-gate bias 2, 100 with bias 3; an RNN with spectral radius 1 reaches 50 ± 8"),
     Claim("tut-gradient-demo", "tutorial", "RNN weight_hh gradient norm 'may be > 100', GRU 'usually < 10' "
           "(its Q1 snippet).", "the tutorial's own snippet over 5 seeds", "fn:tutorial_gradient_demo"),
     Claim("tut-gate-bias-init", "tutorial", "Initialise the update-gate bias to encourage remembering; "
@@ -207,7 +225,8 @@ CLAIMS: list[Claim] = [
           L02 + "claim-recall-init", "holds: the default GRU stays at the no-memory loss, the initialised one solves it"),
     Claim("tut-clipping", "tutorial", "Gradient clipping (max_norm=1.0) prevents explosion.",
           "RNN with spectral radius 1.5 trained with SGD, with and without clipping, 3 seeds",
-          L02 + "claim-clipping", "holds: every clipped run stays finite, every unclipped one overflows"),
+          L02 + "claim-clipping", "holds: 0/3 clipped runs overflowed, 2/3 unclipped did; what the clipped runs "
+          "learn then depends on the seed (loss 0.54, 0.83, 2.27; no memory is 1.0)"),
     Claim("tut-rho", "tutorial", "If the recurrent weight's eigenvalue is below 1, gradients decay exponentially.",
           "a non-normal W (rho 0.71) with tanh slopes diag(1, 0.01) in a real tanh RNN at a fixed point",
           L02 + "claim-nonnormal", "fails: the gradient grows to about 1e5 at lag 30; sigma_max, not rho, bounds it"),

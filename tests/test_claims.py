@@ -61,7 +61,8 @@ def test_every_function_row_produces_a_value_and_a_verdict(results, sunspots):
     for claim in claims.CLAIMS:
         r = claims.measure(claim, ctx)
         assert r.value.strip(), claim.key
-        assert r.verdict.startswith(("holds", "fails", "depends", "not measured")), (claim.key, r.verdict)
+        assert r.verdict.startswith(("holds", "fails", "depends")) or (
+            claim.key in NOT_MEASURED_ALLOWED and r.verdict.startswith("not measured")), (claim.key, r.verdict)
 
 
 def test_timing_measurements_run_small():
