@@ -7,7 +7,7 @@ TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.seqlab-installed
 
-.PHONY: lab test setup compare exercises clean
+.PHONY: lab test setup compare exercises book clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +32,10 @@ compare: $(STAMP)
 exercises: $(STAMP)
 	$(BIN)/python -m seqlab exercises build
 
+# the course site (lessons, exercises, instructor pages) from the committed outputs, run nothing
+book: $(STAMP)
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs _build/html
+	@echo "site written to _build/html/index.html"
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache _build

@@ -18,7 +18,8 @@ import time
 import pandas as pd
 
 from seqlab.data import load_sunspots, split_series
-from seqlab.experiments import LAB_FINAL, LAB_REPORTED_TABLE3, mamba_available, run_config, run_experiments
+from seqlab.experiments import results_table, run_config, run_experiments
+from seqlab.lab import LAB_FINAL, LAB_REPORTED_TABLE3
 
 
 def table3(models, threads):
@@ -56,7 +57,7 @@ def spread(models, seeds, windows):
     series = load_sunspots()
     configs = [LAB_FINAL[m].replace(window=w, label=f"w{w}") for m in models for w in windows]
     configs.append(LAB_FINAL["ar"])
-    df = run_experiments(configs, seeds=seeds, series=series, progress=False)
+    df = results_table(run_experiments(configs, seeds=seeds, series=series, progress=False))
     g = df.groupby(["model", "label"], sort=False)
     table = g[["val_rmse", "r2"]].agg(["mean", "std"]).round(4)
     print(table.to_string())
@@ -70,14 +71,14 @@ def spread(models, seeds, windows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=None, help="default rnn,gru,lstm[,mamba]")
+    parser.add_argument("--models", default=None, help="default rnn,gru,lstm,mamba")
     parser.add_argument("--threads", default=None, help="e.g. 1,2: compare thread counts instead")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3, help="epochs per timing run with --threads")
     parser.add_argument("--seeds", type=int, default=None, help="R^2 spread over this many seeds")
     parser.add_argument("--windows", default="12", help="window lengths for --seeds (validation picks)")
     args = parser.parse_args()
-    models = args.models.split(",") if args.models else ["rnn", "gru", "lstm"] + (["mamba"] if mamba_available() else [])
+    models = args.models.split(",") if args.models else ["rnn", "gru", "lstm", "mamba"]
     start = time.perf_counter()
     if args.threads:
         threads(models, [int(n) for n in args.threads.split(",")], args.repeats, args.epochs)

@@ -22,8 +22,8 @@ it to c_{T-k}: nudging c_{T-k} also nudges h_{T-k} = o * tanh(c_{T-k}) of the sa
 so it is diag(f) plus the terms of the path c -> h -> gates. Both are what ``.grad`` of a state
 kept with retain_grad() holds.
 
-Also here: the delay-recall training run of lesson 02 (``train_recall``) and the briefly trained
-next-month forecaster whose gates lesson 01 plots (``train_next_step``).
+Also here: the delay-recall training run of lesson 02 (``train_recall``), whose gradient steps go
+through seqlab.train's one training loop.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from .models import NUM_GATES, recurrent_class
+from .train import fit_batches
 
 __all__ = [
     "LinearRNNCell",
@@ -50,13 +53,10 @@ __all__ = [
     "delay_recall_batch",
     "RecallModel",
     "train_recall",
-    "NextStepModel",
-    "train_next_step",
 ]
 
-KINDS = ("rnn", "gru", "lstm")
+KINDS = tuple(NUM_GATES)  # ("rnn", "gru", "lstm")
 NONLINEARITIES = ("tanh", "relu", "linear")
-GATE_CHUNKS = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 class LinearRNNCell(nn.RNNCell):
@@ -79,11 +79,11 @@ class LinearRNNCell(nn.RNNCell):
 
 
 def _kind_of(cell: nn.Module) -> str:
-    """'rnn' | 'gru' | 'lstm' from the number of gate chunks in weight_hh (works for any cell with
+    """'rnn' | 'gru' | 'lstm' from the number of gate blocks in weight_hh (works for any cell with
     torch.nn's parameter names, e.g. seqlab.scratch cells)."""
-    chunks = cell.weight_hh.shape[0] // cell.weight_hh.shape[1]
-    for kind, g in GATE_CHUNKS.items():
-        if g == chunks:
+    num_gates = cell.weight_hh.shape[0] // cell.weight_hh.shape[1]
+    for kind, g in NUM_GATES.items():
+        if g == num_gates:
             return kind
     raise ValueError(f"cannot tell the cell kind from weight_hh of shape {tuple(cell.weight_hh.shape)}")
 
@@ -130,10 +130,10 @@ def set_gate_bias(module: nn.Module, value: float) -> nn.Module:
         raise ValueError(f"{type(module).__name__} has no bias_ih*: build it with bias=True to set a gate bias")
     for name in ih_names:
         b_ih, b_hh = params[name], params[name.replace("bias_ih", "bias_hh")]
-        chunks = b_ih.shape[0] // (params[name.replace("bias_ih", "weight_hh")].shape[1])
-        if chunks not in (3, 4):
-            raise ValueError(f"gate bias needs a GRU (3 chunks) or LSTM (4 chunks); {name} has {chunks}")
-        H = b_ih.shape[0] // chunks
+        num_gates = b_ih.shape[0] // (params[name.replace("bias_ih", "weight_hh")].shape[1])
+        if num_gates not in (NUM_GATES["gru"], NUM_GATES["lstm"]):
+            raise ValueError(f"gate bias needs a GRU (3 gate blocks) or LSTM (4); {name} has {num_gates}")
+        H = b_ih.shape[0] // num_gates
         with torch.no_grad():
             b_ih[H : 2 * H] = value
             b_hh[H : 2 * H] = 0.0
@@ -293,17 +293,16 @@ def delay_recall_batch(batch_size: int, seq_len: int, generator: torch.Generator
 
 
 class RecallModel(nn.Module):
-    """nn.GRU (or LSTM/RNN) with a linear readout of the last hidden state: (N, L, 1) -> (N, 1)."""
+    """nn.GRU (or LSTM/RNN) with a linear head on the last hidden state: (N, L, 1) -> (N, 1)."""
 
     def __init__(self, kind: str = "gru", hidden_size: int = 32) -> None:
         super().__init__()
-        rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
-        self.rnn = rnn_class(1, hidden_size, batch_first=True)
-        self.readout = nn.Linear(hidden_size, 1)
+        self.rnn = recurrent_class(kind)(1, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(x)  # (N, L, H)
-        return self.readout(out[:, -1])  # (N, 1)
+        return self.head(out[:, -1])  # (N, 1)
 
 
 def train_recall(
@@ -348,73 +347,10 @@ def train_recall(
     else:
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     data = torch.Generator().manual_seed(seed + 1)
-    losses, grad_norms = np.empty(steps), np.empty(steps)
     label = f"{kind} {init} clip={clip}"
-    for i in tqdm(range(steps), desc=label, disable=not progress, leave=False):
-        x, y = delay_recall_batch(batch_size, seq_len, data)
-        loss = nn.functional.mse_loss(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        # clip_grad_norm_ returns the norm before clipping; max_norm=inf measures without clipping
-        norm = nn.utils.clip_grad_norm_(model.parameters(), math.inf if clip is None else clip)
-        opt.step()
-        losses[i], grad_norms[i] = loss.item(), norm.item()
-    return {"loss": losses, "grad_norm": grad_norms}
-
-
-# ---------------------------------------------------------------- lesson 01: a briefly trained forecaster
-
-
-class NextStepModel(nn.Module):
-    """A one-layer recurrent module with a linear readout at every step: (N, L, 1) -> (N, L, 1).
-
-    ``rnn`` is any module with torch.nn.GRU/LSTM's forward (batch_first=True), so a trained
-    torch.nn.GRU's state_dict loads into seqlab.scratch.GRU for the gate plots.
-    """
-
-    def __init__(self, kind: str = "gru", hidden_size: int = 8) -> None:
-        super().__init__()
-        rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
-        self.rnn = rnn_class(1, hidden_size, batch_first=True)
-        self.readout = nn.Linear(hidden_size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)  # (N, L, H)
-        return self.readout(out)  # (N, L, 1)
-
-
-def train_next_step(
-    values: np.ndarray,
-    *,
-    kind: str = "gru",
-    hidden_size: int = 8,
-    steps: int = 150,
-    window: int = 120,
-    batch_size: int = 32,
-    lr: float = 1e-2,
-    seed: int = 0,
-    progress: bool = True,
-) -> tuple[NextStepModel, np.ndarray]:
-    """Teach a NextStepModel to predict x[t + 1] from x[..t] at every step of random windows.
-
-    values: (T,) scaled series. Each step draws ``batch_size`` windows of ``window + 1`` values
-    (input the first ``window``, target the same shifted by one) and takes one Adam step on MSE.
-    Returns the model and the (steps,) losses.
-    """
-    values = torch.as_tensor(np.asarray(values, dtype=np.float32))
-    if values.ndim != 1 or len(values) <= window + 1:
-        raise ValueError(f"values must be 1-D and longer than window + 1 = {window + 1}, got shape {tuple(values.shape)}")
-    torch.manual_seed(seed)
-    model = NextStepModel(kind, hidden_size)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed + 1)
-    losses = np.empty(steps)
-    for i in tqdm(range(steps), desc=f"{kind} next month", disable=not progress, leave=False):
-        starts = torch.randint(0, len(values) - window - 1, (batch_size,), generator=generator)
-        chunk = torch.stack([values[s : s + window + 1] for s in starts.tolist()])[..., None]  # (N, w+1, 1)
-        loss = nn.functional.mse_loss(model(chunk[:, :-1]), chunk[:, 1:])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses[i] = loss.item()
-    return model, losses
+    batches = (delay_recall_batch(batch_size, seq_len, data)
+               for _ in tqdm(range(steps), desc=label, disable=not progress, leave=False))
+    # max_loss=None: a run that blows up keeps going, its NaN/inf losses are the lesson's point
+    run = fit_batches(model, batches, nn.functional.mse_loss, opt, clip_grad_norm=clip,
+                      measure_grad_norm=True, max_loss=None)
+    return {"loss": np.array(run.loss, dtype=float), "grad_norm": np.array(run.grad_norm, dtype=float)}

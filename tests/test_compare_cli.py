@@ -7,7 +7,7 @@ import pytest
 
 from seqlab.cli import main
 from seqlab.data import load_sunspots
-from seqlab.experiments import CSV_COLUMNS, default_models, mamba_available
+from seqlab.experiments import CSV_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def short_file(tmp_path_factory):
 
 
 def test_compare_writes_csv_and_figures(short_file, tmp_path, capsys):
-    models = ["rnn", "gru", "lstm", "persistence", "ar"] + (["mamba"] if mamba_available() else [])
+    models = ["rnn", "gru", "lstm", "mamba", "persistence", "ar"]
     out = tmp_path / "out"
     code = main(["compare", "--models", ",".join(models), "--seeds", "2", "--epochs", "1",
                  "--data", str(short_file), "--out", str(out), "--no-progress"])
@@ -47,7 +47,14 @@ def test_unknown_model_is_a_clear_error(capsys):
     assert "unknown model(s) transformer" in err and "persistence" in err
 
 
-def test_default_models_include_mamba_when_it_imports():
-    assert default_models()[:3] == ["rnn", "gru", "lstm"]
-    assert ("mamba" in default_models()) == mamba_available()
-    assert default_models()[-2:] == ["persistence", "ar"]
+def test_compare_picks_up_a_registered_forecaster(short_file, tmp_path, monkeypatch):
+    """A new entry in FORECASTERS is enough for compare: it trains with the default settings."""
+    from seqlab import models
+
+    monkeypatch.setitem(models.FORECASTERS, "tiny_gru",
+                        lambda **kw: models.RecurrentForecaster("gru", hidden_size=4, num_layers=1, **kw))
+    out = tmp_path / "out"
+    assert main(["compare", "--models", "tiny_gru,persistence", "--seeds", "1", "--epochs", "1",
+                 "--data", str(short_file), "--out", str(out), "--no-progress"]) == 0
+    df = pd.read_csv(out / "results.csv")
+    assert df["model"].tolist() == ["tiny_gru", "persistence"] and df.loc[0, "params"] == 3 * (4 * 1 + 4 * 4 + 2 * 4) + 5

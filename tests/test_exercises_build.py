@@ -13,6 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from seqlab.cli import main
+from seqlab.course.colab import colab_url, is_setup_cell, strip_colab
 from seqlab.grading.build import build_all, build_exercise, check_exercises, write_exercises
 from seqlab.grading.cells import grade_id, is_solution_cell, is_test_cell, nbgrader
 from seqlab.grading.markers import MarkerError, find_regions, replace_regions
@@ -159,6 +160,10 @@ def test_exercises_hide_solutions_and_keep_the_graded_cells(name):
     exercise = nbformat.read(EXERCISES / f"{name}.ipynb", as_version=4)
     assert exercise.metadata.seqlab.exercise == name
     assert exercise.cells[0].cell_type == "markdown" and "Learning goals" in exercise.cells[0].source
+    # the exercise is the solution plus its Colab badge and setup cell (tests/test_course.py checks those)
+    assert colab_url("exercises", f"{name}.ipynb") in exercise.cells[0].source
+    assert is_setup_cell(exercise.cells[1]) and not any(is_setup_cell(c) for c in solution.cells)
+    exercise = strip_colab(exercise)
     assert [c.id for c in exercise.cells] == [c.id for c in solution.cells]
     tests = {grade_id(c): nbgrader(c)["points"] for c in exercise.cells if is_test_cell(c)}
     assert tests == POINTS[name]

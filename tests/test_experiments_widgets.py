@@ -76,23 +76,23 @@ def _fingerprint(result):
             result["val"]["rmse"])
 
 
-BASE = {"model": "lstm", "hidden_size": 16, "num_layers": 2, "dropout": 0.2, "lr": 1e-3, "batch_size": 64,
+BASE = {"kind": "lstm", "hidden_size": 16, "num_layers": 2, "dropout": 0.2, "lr": 1e-3, "batch_size": 64,
         "alpha": 0.5}
-OTHER = {"model": "gru", "hidden_size": 32, "num_layers": 3, "dropout": 0.1, "lr": 1e-2, "batch_size": 32,
+OTHER = {"kind": "gru", "hidden_size": 32, "num_layers": 3, "dropout": 0.1, "lr": 1e-2, "batch_size": 32,
          "alpha": 1.0}
 
 
-@pytest.mark.parametrize("start", [BASE, {**BASE, "model": "mamba", "num_layers": 1},
-                                   {**BASE, "model": "rnn", "num_layers": 1}])
+@pytest.mark.parametrize("start", [BASE, {**BASE, "kind": "mamba", "num_layers": 1},
+                                   {**BASE, "kind": "rnn", "num_layers": 1}])
 def test_each_enabled_control_changes_the_result_and_disabled_ones_cannot(splits, start):
     """The oracle behind the UI's disabling: an enabled control always moves the result, a disabled
     one (``inactive_controls``) never does; the same settings give the same numbers (no time limit)."""
     base = _fingerprint(train_one(**start, splits=splits, epochs=1))
     assert _fingerprint(train_one(**start, splits=splits, epochs=1)) == base  # deterministic
-    inactive = inactive_controls(start["model"], start["num_layers"])
+    inactive = inactive_controls(start["kind"], start["num_layers"])
     assert set(inactive) == (set() if start is BASE else {"dropout"})
     for name, value in OTHER.items():
-        if name == "model" and start["model"] != "lstm":
+        if name == "kind" and start["kind"] != "lstm":
             value = "lstm"
         changed = _fingerprint(train_one(**{**start, name: value}, splits=splits, epochs=1))
         assert (changed == base) == (name in inactive), name

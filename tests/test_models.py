@@ -39,10 +39,10 @@ def test_lab_defaults():
 
 @pytest.mark.parametrize("kind, kwargs", [("rnn", {}), ("rnn", {"nonlinearity": "relu", "num_layers": 3}),
                                           ("gru", {"hidden_size": 32}), ("lstm", {"layer_norm": True})])
-def test_nn_and_scratch_backends_agree_with_the_same_weights(kind, kwargs):
+def test_nn_and_scratch_implementations_agree_with_the_same_weights(kind, kwargs):
     pytest.importorskip("seqlab.scratch")
     ref = make_forecaster(kind, seed=0, dropout=0.0, **kwargs)
-    mine = make_forecaster(kind, seed=1, dropout=0.0, backend="scratch", **kwargs)
+    mine = make_forecaster(kind, seed=1, dropout=0.0, implementation="scratch", **kwargs)
     assert list(ref.state_dict()) == list(mine.state_dict())
     mine.load_state_dict(ref.state_dict())
     x = torch.randn(7, 12, 1, generator=torch.Generator().manual_seed(3))
@@ -69,8 +69,8 @@ def test_recurrent_forecaster_reads_the_last_step():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="Unknown model 'transformer'"):
         make_forecaster("transformer")
-    with pytest.raises(ValueError, match="backend"):
-        RecurrentForecaster("gru", backend="cuda")
+    with pytest.raises(ValueError, match="implementation"):
+        RecurrentForecaster("gru", implementation="cuda")
     with pytest.raises(ValueError, match="rnn' only"):
         make_forecaster("lstm", nonlinearity="relu")
     with pytest.raises(ValueError, match="no arguments"):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package
+    import tomli as tomllib
 
 import yaml
 
@@ -82,7 +86,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_cli_help_lists_every_subcommand():
     out = subprocess.run([sys.executable, "-m", "seqlab", "--help"], capture_output=True, text=True, check=True)
-    for name in ("compare", "exercises", "grade"):
+    for name in ("compare", "sweep", "exercises", "grade"):
         assert name in out.stdout
 
 

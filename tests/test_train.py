@@ -12,13 +12,17 @@ import torch
 
 from seqlab.data import split_series
 from seqlab.models import make_forecaster
+from seqlab.models import NextStepForecaster
 from seqlab.train import (
     LabLoss,
+    TrainConfig,
     TrainingDiverged,
     evaluate,
+    fit_batches,
     num_threads,
     regression_metrics,
     train,
+    train_next_step,
 )
 
 
@@ -151,3 +155,59 @@ def test_evaluate_units(small_splits):
     assert e["r2_sunspots"] == pytest.approx(e["r2"], abs=1e-9)
     actual = small_splits.series.loc[small_splits.months_test].to_numpy()
     assert regression_metrics(actual, e["prediction"])["rmse"] == pytest.approx(e["rmse_sunspots"], rel=1e-5)
+
+
+def test_train_config_holds_every_setting_and_names_bad_ones(small_splits):
+    with pytest.raises(ValueError, match="epochs and batch_size must be >= 1"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="alpha"):
+        TrainConfig(alpha=2.0)
+    with pytest.raises(TypeError, match="Unknown training setting.*epoch.*TrainConfig has"):
+        TrainConfig().replace(epoch=3)
+    # a config and keyword changes are the same thing
+    a = train(make_forecaster("rnn", seed=0, hidden_size=4), small_splits, TrainConfig(epochs=2, seed=3, progress=False))
+    b = train(make_forecaster("rnn", seed=0, hidden_size=4), small_splits, epochs=2, seed=3, progress=False)
+    assert a.train_loss == b.train_loss and a.val_loss == b.val_loss
+
+
+def test_fit_batches_is_plain_sgd_steps_and_measures_the_norm_before_clipping():
+    torch.manual_seed(0)
+    model, twin = torch.nn.Linear(3, 1), torch.nn.Linear(3, 1)
+    twin.load_state_dict(model.state_dict())
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(5, 3, generator=g), torch.randn(5, 1, generator=g)) for _ in range(3)]
+    mse = torch.nn.functional.mse_loss
+    run = fit_batches(model, batches, mse, torch.optim.SGD(model.parameters(), lr=0.1), clip_grad_norm=0.01,
+                      measure_grad_norm=True)
+    for i, (x, y) in enumerate(batches):  # by hand: the norm, then the clipped step
+        twin.zero_grad()
+        loss = mse(twin(x), y)
+        loss.backward()
+        norm = torch.cat([p.grad.flatten() for p in twin.parameters()]).norm().item()
+        assert run.loss[i] == loss.item() and run.grad_norm[i] == pytest.approx(norm, rel=1e-6)
+        with torch.no_grad():
+            for p in twin.parameters():
+                p -= 0.1 * p.grad * min(1.0, 0.01 / (norm + 1e-6))
+    for p, q in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(p, q)
+    assert run.size == [5, 5, 5]
+    # max_loss=None keeps going through a NaN loss; a number raises naming where
+    nan_batch = [(torch.full((2, 3), float("nan")), torch.zeros(2, 1))]
+    assert math.isnan(fit_batches(model, nan_batch, mse, torch.optim.SGD(model.parameters(), lr=0.1)).loss[0])
+    with pytest.raises(TrainingDiverged, match="step 7: the training loss became nan"):
+        fit_batches(model, nan_batch, mse, torch.optim.SGD(model.parameters(), lr=0.1), max_loss=1.0, where="step 7: ")
+
+
+def test_train_next_step_first_loss_is_a_manual_step():
+    values = np.sin(np.arange(300) / 10.0) * 0.5 + 0.5
+    model, losses = train_next_step(values, kind="gru", hidden_size=4, steps=3, window=20, batch_size=4,
+                                    progress=False, seed=2)
+    assert isinstance(model, NextStepForecaster) and losses.shape == (3,)
+    torch.manual_seed(2)
+    fresh = NextStepForecaster("gru", 4)
+    starts = torch.randint(0, 300 - 21, (4,), generator=torch.Generator().manual_seed(3))
+    chunk = torch.stack([torch.tensor(values[s : s + 21], dtype=torch.float32) for s in starts.tolist()])[..., None]
+    assert fresh(chunk[:, :-1]).shape == (4, 20, 1)
+    assert losses[0] == torch.nn.functional.mse_loss(fresh(chunk[:, :-1]), chunk[:, 1:]).item()
+    with pytest.raises(ValueError, match="longer than window"):
+        train_next_step(values[:10], window=20)

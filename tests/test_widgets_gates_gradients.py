@@ -90,7 +90,7 @@ def test_gate_mix_ui_every_slider_redraws():
     moves = [("z", 0.1), ("z", 0.9), ("r", 0.0), ("r", 0.6), ("i", 0.0), ("i", 1.0),
              ("f", 0.2), ("f", 0.95), ("o", 0.1), ("o", 0.8)]
     for name, v in moves:
-        ui.sliders[name].value = v
+        ui.controls[name].value = v
         seen.append(_snapshot(ui.output))
         assert seen[-1][0][0] != seen[-2][0][0], f"moving {name} to {v} did not redraw the plot"
         assert seen[-1][1][1] != seen[-2][1][1], f"moving {name} to {v} did not change the readout"

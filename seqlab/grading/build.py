@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from seqlab.course.colab import add_colab
 from seqlab.grading.cells import check_solution_notebook, is_solution_cell, is_test_cell
 from seqlab.grading.markers import find_regions, replace_regions
 
@@ -57,7 +58,7 @@ def build_exercise(solution: NotebookNode, path: str | Path) -> NotebookNode:
             cell.execution_count = None
         if is_solution_cell(cell) or is_test_cell(cell):
             cell.source = replace_regions(cell.source, find_regions(cell.source))
-    return exercise
+    return add_colab(exercise, "exercises", Path(path).name)  # its badge opens the exercise, never the solution
 
 
 def render(nb: NotebookNode) -> bytes:

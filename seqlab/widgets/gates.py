@@ -10,35 +10,15 @@ and c are fixed random draws (seeded), the same every time.
 
 from __future__ import annotations
 
-import base64
-import io
-
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..plots.gates import plot_gate_mix
 from ..scratch import GRUCell, LSTMCell
+from .display import show_in_output
 
 __all__ = ["gate_mix_state", "gate_mix_readout", "gate_mix_ui"]
-
-
-def show_in_output(out: W.Output, fig: plt.Figure, text: str = "") -> None:
-    """Replace what ``out`` shows with the figure (PNG) and a text block; closes the figure.
-
-    Sets ``out.outputs`` directly instead of ``with out: display(...)``, which captures only
-    inside a kernel: this way the same callback also works (and is testable) in plain Python.
-    """
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    outputs = [{"output_type": "display_data", "metadata": {},
-                "data": {"image/png": png, "text/plain": "<Figure>"}}]
-    if text:
-        outputs.append({"output_type": "stream", "name": "stdout", "text": text + "\n"})
-    out.outputs = tuple(outputs)
 
 
 def _fixed_example(hidden_size: int, seed: int):
@@ -121,5 +101,5 @@ def gate_mix_ui(hidden_size: int = 5, seed: int = 0) -> W.VBox:
     box = W.VBox([W.HBox([sliders["z"], sliders["r"]]),
                   W.HBox([sliders["i"], sliders["f"], sliders["o"]]), out])
     box.add_class("seqlab-ui")
-    box.sliders, box.output = sliders, out  # handles for tests
+    box.controls, box.output = sliders, out  # handles for tests
     return box

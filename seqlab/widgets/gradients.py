@@ -10,7 +10,7 @@ import numpy as np
 
 from ..gradflow import jacobian_norms, memory_horizon
 from ..plots.gradients import plot_jacobian_norms
-from .gates import show_in_output
+from .display import show_in_output
 
 __all__ = ["gradient_flow_curves", "gradient_flow_summary", "gradient_flow_ui"]
 

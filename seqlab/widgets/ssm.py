@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from IPython.display import display
 
-from seqlab.plots.ssm import memory_half_life, plot_impulse_response
+from ..plots.ssm import memory_half_life, plot_impulse_response
+from .display import show_in_output
 
 __all__ = ["memory_summary", "ssm_memory_explorer"]
 
@@ -29,16 +28,13 @@ def ssm_memory_explorer(delta: float = 0.1, A: float = -1.0, length: int = 48):
     out = widgets.Output()
 
     def draw(*_):
-        out.clear_output(wait=True)
-        with out:
-            fig = plot_impulse_response(delta_slider.value, A_slider.value, length)
-            plt.show()
-            plt.close(fig)
-            print(memory_summary(delta_slider.value, A_slider.value))
+        fig = plot_impulse_response(delta_slider.value, A_slider.value, length)
+        show_in_output(out, fig, memory_summary(delta_slider.value, A_slider.value))
 
     delta_slider.observe(draw, names="value")
     A_slider.observe(draw, names="value")
     box = widgets.VBox([widgets.HBox([delta_slider, A_slider]), out])
     box.add_class("seqlab-ui")
+    box.controls, box.output = {"delta": delta_slider, "A": A_slider}, out  # handles for tests
     draw()
     return box

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .display import show_in_output
+
 __all__ = ["train_one", "inactive_controls", "hidden_size_options", "timing_text", "draw_training", "tuning_ui", "draw_comparison", "comparison_ui"]
 
 
@@ -23,45 +25,45 @@ HIDDEN_SIZES = (16, 32, 48, 64, 128)
 MAMBA_D_MODELS = (16, 32, 48, 64)
 
 
-def train_one(model: str = "lstm", hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
+def train_one(kind: str = "lstm", hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
               lr: float = 1e-3, batch_size: int = 64, alpha: float = 0.5, *, splits, epochs: int = 5,
               seed: int = 0) -> dict:
     """Train one forecaster on ``splits`` for exactly ``epochs`` epochs.
 
-    Returns ``model``, ``params``, ``history`` (a ``TrainResult``), ``val``/``test`` metrics. Same
+    Returns ``kind``, ``params``, ``history`` (a ``TrainResult``), ``val``/``test`` metrics. Same
     arguments, same numbers: the seed fixes weights, batch order and dropout masks.
     For ``"mamba"``, ``hidden_size`` is ``d_model`` and ``num_layers`` the number of blocks;
     ``dropout`` is ignored there (the lab's Mamba had none) and with one recurrent layer
     (torch.nn applies it between layers): see ``inactive_controls``.
     """
     from ..models import count_parameters, make_forecaster
-    from ..train import evaluate, train
+    from ..train import TrainConfig, evaluate, train
 
-    if model == "mamba":
+    if kind == "mamba":
         kwargs = {"d_model": hidden_size, "num_layers": num_layers}
     else:
         kwargs = {"hidden_size": hidden_size, "num_layers": num_layers,
                   "dropout": dropout if num_layers > 1 else 0.0}  # torch.nn: dropout acts between layers
-    net = make_forecaster(model, seed=seed, **kwargs)
-    history = train(net, splits, epochs=epochs, lr=lr, batch_size=batch_size, alpha=alpha, seed=seed,
-                    progress=False)
-    return {"model": model, "params": count_parameters(net), "history": history,
-            "val": evaluate(net, splits, "val"), "test": evaluate(net, splits, "test")}
+    model = make_forecaster(kind, seed=seed, **kwargs)
+    config = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, alpha=alpha, seed=seed, progress=False)
+    history = train(model, splits, config)
+    return {"kind": kind, "params": count_parameters(model), "history": history,
+            "val": evaluate(model, splits, "val"), "test": evaluate(model, splits, "test")}
 
 
-def inactive_controls(model: str, num_layers: int) -> dict[str, str]:
+def inactive_controls(kind: str, num_layers: int) -> dict[str, str]:
     """Controls of ``tuning_ui`` that cannot change ``train_one``'s result for these settings,
     mapped to the reason (the UI disables them and shows the reason)."""
-    if model == "mamba":
+    if kind == "mamba":
         return {"dropout": "dropout: not used by Mamba (the lab's Mamba had none)"}
     if num_layers < 2:
         return {"dropout": "dropout acts between recurrent layers: it needs 2+ layers"}
     return {}
 
 
-def hidden_size_options(model: str) -> tuple[int, ...]:
-    """Hidden sizes offered for ``model`` (Mamba's ``d_model`` is capped to keep a click short)."""
-    return MAMBA_D_MODELS if model == "mamba" else HIDDEN_SIZES
+def hidden_size_options(kind: str) -> tuple[int, ...]:
+    """Hidden sizes offered for ``kind`` (Mamba's ``d_model`` is capped to keep a click short)."""
+    return MAMBA_D_MODELS if kind == "mamba" else HIDDEN_SIZES
 
 
 def timing_text(result: dict) -> str:
@@ -80,7 +82,7 @@ def draw_training(result: dict):
     ax.axvline(h.best_epoch, color="gray", ls=":", lw=0.8, label=f"best epoch {h.best_epoch}")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel="loss", title=(
-        f"{result['model']} ({result['params']:,} parameters, {len(h.train_loss)} epochs): "
+        f"{result['kind']} ({result['params']:,} parameters, {len(h.train_loss)} epochs): "
         f"validation RMSE {result['val']['rmse']:.4f}, R^2 {result['val']['r2']:.3f}"))
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
@@ -96,12 +98,11 @@ def tuning_ui(splits, epochs: int = 5, models=("rnn", "gru", "lstm", "mamba")):
     (``inactive_controls``) are disabled, with the reason shown.
     """
     import ipywidgets as W
-    from IPython.display import display
 
     style = {"description_width": "110px"}
     first = "lstm" if "lstm" in models else models[0]
     controls = {
-        "model": W.Dropdown(options=list(models), value=first, description="model", style=style),
+        "kind": W.Dropdown(options=list(models), value=first, description="model", style=style),
         "hidden_size": W.Dropdown(options=list(hidden_size_options(first)), value=64, description="hidden size", style=style),
         "num_layers": W.Dropdown(options=[1, 2, 3], value=2, description="layers", style=style),
         "dropout": W.Dropdown(options=[0.0, 0.1, 0.2, 0.3], value=0.2, description="dropout", style=style),
@@ -121,40 +122,37 @@ def tuning_ui(splits, epochs: int = 5, models=("rnn", "gru", "lstm", "mamba")):
     timing.add_class("seqlab-volatile")  # differs run to run; the browser tests leave it out
 
     def update_controls(_=None):
-        model = controls["model"].value
-        sizes = list(hidden_size_options(model))
+        kind = controls["kind"].value
+        sizes = list(hidden_size_options(kind))
         hidden = controls["hidden_size"]
         if list(hidden.options) != sizes:
             value = hidden.value if hidden.value in sizes else max(s for s in sizes if s <= hidden.value)
             hidden.options = sizes
             hidden.value = value
-        reasons = inactive_controls(model, controls["num_layers"].value)
+        reasons = inactive_controls(kind, controls["num_layers"].value)
         for name, control in controls.items():
             control.disabled = name in reasons
             control.tooltip = reasons.get(name)
         notes = list(reasons.values())
-        if model == "mamba":
+        if kind == "mamba":
             notes.append(f"Mamba: hidden size = d_model (up to {max(MAMBA_D_MODELS)} here, to keep a click "
                          "short), layers = blocks")
         note.value = "<small>" + "<br>".join(notes) + "</small>" if notes else ""
 
     def run(_=None):
         values = {name: c.value for name, c in controls.items()}
-        with out:
-            out.clear_output(wait=True)
-            result = train_one(**values, splits=splits, epochs=epochs)
-            timing.value = timing_text(result)
-            fig = draw_training(result)
-            display(fig)
-            plt.close(fig)
+        result = train_one(**values, splits=splits, epochs=epochs)
+        timing.value = timing_text(result)
+        show_in_output(out, draw_training(result))
 
-    controls["model"].observe(update_controls, names="value")
+    controls["kind"].observe(update_controls, names="value")
     controls["num_layers"].observe(update_controls, names="value")
     button.on_click(run)
     update_controls()
     items = list(controls.values())
     box = W.VBox([W.HBox([W.VBox(items[:4]), W.VBox([*items[4:], button])]), note, about, timing, out])
     box.add_class("seqlab-ui")
+    box.controls, box.output = {**controls, "train": button}, out  # handles for tests
     run()
     return box
 
@@ -186,7 +184,6 @@ def draw_comparison(actual: pd.Series, predictions: Mapping[str, np.ndarray], mo
 def comparison_ui(actual: pd.Series, predictions: Mapping[str, np.ndarray]):
     """Pick a model (or all) and a range of years; the predictions plot redraws live."""
     import ipywidgets as W
-    from IPython.display import display
 
     years = (int(actual.index.year.min()), int(actual.index.year.max()))
     model = W.Dropdown(options=["all", *predictions], value=next(iter(predictions)), description="model")
@@ -195,15 +192,12 @@ def comparison_ui(actual: pd.Series, predictions: Mapping[str, np.ndarray]):
     out = W.Output()
 
     def redraw(_=None):
-        with out:
-            out.clear_output(wait=True)
-            fig = draw_comparison(actual, predictions, model.value, period.value)
-            display(fig)
-            plt.close(fig)
+        show_in_output(out, draw_comparison(actual, predictions, model.value, period.value))
 
     model.observe(redraw, names="value")
     period.observe(redraw, names="value")
     box = W.VBox([W.HBox([model, period]), out])
     box.add_class("seqlab-ui")
+    box.controls, box.output = {"model": model, "period": period}, out  # handles for tests
     redraw()
     return box
