@@ -168,8 +168,12 @@ def test_bad_input_raises_value_error_naming_shapes(kind, xshape, hshapes, hdtyp
         cell(x, hx)
     for needle in needles:
         assert needle in str(info.value)
-    with pytest.raises((ValueError, RuntimeError)):  # torch.nn rejects it too
+    with pytest.raises(Exception) as theirs:  # torch.nn rejects it too
         ref(x, hx)
+    # code written against torch.nn catches its type (and, but for dtypes, may match its words)
+    assert isinstance(info.value, type(theirs.value))
+    if hdtype is None:
+        assert str(theirs.value) in str(info.value)
 
 
 def test_input_dtype_mismatch_with_weights():

@@ -225,11 +225,6 @@ def test_dropout_validation_like_torch():
         scratch.GRU(3, 4, dropout=0.2)
 
 
-def test_lstm_proj_size_not_implemented():
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        scratch.LSTM(3, 4, proj_size=2)
-
-
 # --- gates ----------------------------------------------------------------------------------
 
 
@@ -320,8 +315,12 @@ def test_bad_input_raises_value_error_naming_shapes(model, kw, xshape, hshapes, 
         ours(x, hx)
     for needle in needles:
         assert needle in str(info.value)
-    with pytest.raises((ValueError, RuntimeError)):  # torch.nn rejects it too
+    with pytest.raises(Exception) as theirs:  # torch.nn rejects it too
         ref(x, hx)
+    # code written against torch.nn catches its type (and, but for dtypes, may match its words)
+    assert isinstance(info.value, type(theirs.value))
+    if hdtype is None:
+        assert str(theirs.value) in str(info.value)
 
 
 def test_input_dtype_mismatch_with_weights():
@@ -350,8 +349,3 @@ def test_loss_on_last_step_only_like_the_forecaster(model):
 def test_flatten_parameters_is_accepted():
     scratch.GRU(2, 3).flatten_parameters()  # training code written for torch.nn calls it
 
-
-def test_packed_sequence_rejected_with_a_clear_message():
-    packed = nn.utils.rnn.pack_padded_sequence(torch.randn(4, 2, 3), [4, 2])
-    with pytest.raises(ValueError, match="PackedSequence"):
-        scratch.GRU(3, 4)(packed)

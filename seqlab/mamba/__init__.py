@@ -7,6 +7,7 @@ convolution (``lti``) and the block with its parts switchable (``variants``).
 
 from .backends import BACKENDS, GPU_INSTALL, load_mamba_ssm, resolve_backend
 from .block import Mamba
+from .inference import InferenceParams
 from .scan import selective_scan, selective_scan_sequential, selective_scan_step
 from .lti import LTISSM, causal_conv, ssm_kernel
 from .variants import MambaVariant
@@ -14,6 +15,7 @@ from .variants import MambaVariant
 __all__ = [
     "BACKENDS",
     "GPU_INSTALL",
+    "InferenceParams",
     "LTISSM",
     "Mamba",
     "MambaVariant",

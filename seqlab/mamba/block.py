@@ -22,6 +22,12 @@ Data flow (mirrors ``Mamba.forward`` in mamba-ssm, mamba_ssm/modules/mamba_simpl
 Parameter names and shapes are mamba-ssm's (``in_proj``, ``conv1d``, ``x_proj``, ``dt_proj``,
 ``A_log``, ``D``, ``out_proj``), which mambapy's ``MambaBlock`` shares, so a ``state_dict``
 loads into either and back.
+
+Generation code written for mamba-ssm runs too: the constructor takes its ``use_fast_path``
+and ``layer_idx``, ``forward(hidden_states, inference_params)`` reads and updates the cache in
+``inference_params.key_value_memory_dict[layer_idx]`` (inference.py), and
+``allocate_inference_cache`` makes one; ``allocate_cache`` / ``step`` are seqlab's own,
+simpler form of the same recurrence.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import inference
 from .backends import resolve_backend
 from .scan import _compute_dtype, _selective_scan_bld, selective_scan_step
 
@@ -44,7 +51,10 @@ log = logging.getLogger(__name__)
 class Mamba(nn.Module):
     """A Mamba block: (b, l, d_model) -> (b, l, d_model).
 
-    Args mirror ``mamba_ssm.Mamba``. ``backend``: "torch" (seqlab's scan, any device),
+    Args mirror ``mamba_ssm.Mamba`` (same order). ``use_fast_path``: with the mamba_ssm
+    backend, False skips its fused kernel (mamba_inner_fn), as in mamba-ssm; seqlab's scan gives
+    the same numbers either way. ``layer_idx``: this block's key in
+    ``inference_params.key_value_memory_dict``. ``backend``: "torch" (seqlab's scan, any device),
     "mamba_ssm" (mamba-ssm's CUDA kernels, error if they cannot run here) or "auto" (the
     kernels when CUDA and mamba_ssm are usable, else torch). ``backend_in_use`` says which.
     """
@@ -63,14 +73,18 @@ class Mamba(nn.Module):
         dt_init_floor=1e-4,
         conv_bias=True,
         bias=False,
-        backend="auto",
+        use_fast_path=True,
+        layer_idx=None,
         device=None,
         dtype=None,
+        backend="auto",
     ):
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         if dt_init not in ("random", "constant"):
             raise ValueError(f"dt_init must be 'random' or 'constant', got {dt_init!r}")
+        self.use_fast_path = use_fast_path
+        self.layer_idx = layer_idx
         self.d_model = d_model
         self.d_state = d_state
         self.d_conv = d_conv
@@ -133,8 +147,14 @@ class Mamba(nn.Module):
         if shape[1] == 0:
             raise ValueError(f"Mamba needs at least one time step, got shape {shape}")
 
-    def forward(self, hidden_states):
-        """hidden_states (b, l, d_model) -> (b, l, d_model)."""
+    def forward(self, hidden_states, inference_params=None):
+        """hidden_states (b, l, d_model) -> (b, l, d_model).
+
+        With mamba-ssm's ``inference_params`` (e.g. ``seqlab.mamba.InferenceParams``) the
+        block also reads and updates its cached state, as mamba-ssm's does (inference.py).
+        """
+        if inference_params is not None:
+            return inference.forward_with_cache(self, hidden_states, inference_params)
         self._check_input(hidden_states)
         if self.backend_in_use == "mamba_ssm":
             if hidden_states.is_cuda:
@@ -188,7 +208,7 @@ class Mamba(nn.Module):
         length = hidden_states.shape[1]
         xz = self.in_proj(hidden_states).transpose(1, 2).contiguous()  # (b, 2 d_inner, l), l fastest
         A = -torch.exp(self.A_log.float())  # (d_inner, d_state)
-        if self._kernels.mamba_inner_fn is not None:  # fused: conv, projections, scan, gate
+        if self._kernels.mamba_inner_fn is not None and self.use_fast_path:  # fused: conv, projections, scan, gate
             return self._kernels.mamba_inner_fn(
                 xz,
                 self.conv1d.weight,
@@ -223,6 +243,11 @@ class Mamba(nn.Module):
         return self.out_proj(y.transpose(1, 2))  # (b, l, d_model)
 
     # ----------------------------------------------------------------- recurrent inference
+
+    def allocate_inference_cache(self, batch_size, max_seqlen=None, dtype=None, **kwargs):
+        """mamba-ssm's form of ``allocate_cache``: (conv_state, ssm_state) zeros. ``max_seqlen``
+        is accepted for mamba-ssm's callers and not needed (the state does not grow)."""
+        return self.allocate_cache(batch_size, dtype=dtype)
 
     def allocate_cache(self, batch_size, device=None, dtype=None):
         """Zero cache for ``step``: conv_state (b, d_inner, d_conv), ssm_state (b, d_inner, d_state) in float32

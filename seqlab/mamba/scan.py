@@ -9,7 +9,9 @@ Glossary (mamba-ssm's names; Gu & Dao 2023, "Mamba", arXiv 2312.00752):
     u        input of the scan, one scalar per channel and step    (b, d, l)
     delta    step size Δ > 0 per channel and step                  (b, d, l)
     A        diagonal state matrix, negative real                  (d, n)
+             (or complex, S4D-style: see "Options" below)
     B, C     input and output projections, chosen by the input   (b, n, l)
+             (or grouped (b, g, n, l), or constant (d, n))
     D        skip connection u -> y                                (d,)
     z        gate branch: y is multiplied by silu(z)               (b, d, l)
     x_t      hidden state at step t                                (b, d, n)
@@ -34,6 +36,17 @@ Mirrors ``selective_scan_ref`` in mamba-ssm, mamba_ssm/ops/selective_scan_interf
   records two nodes instead of several per step. Without autograd (inference) it keeps no
   (b, l, d, n) states at all.
 - ``selective_scan_step``: one step, for recurrent inference with a cached state.
+
+Options of mamba-ssm's ``selective_scan_fn``, all in both functions (the fast one hands the
+rarer ones to the reference loop, which autograd differentiates to any order):
+
+- grouped B/C (b, g, n, l): channel block k of d // g channels reads group k (g divides d);
+- constant B/C (d, n): one projection per channel, the same at every step;
+- complex A (d, n) (S4D-style, complex64 with a float32 real part and an imaginary part):
+  the state is complex; input-dependent B/C are then real tensors (b, n, 2l) or
+  (b, g, n, 2l) holding (real, imaginary) pairs along the last dim, constant B/C are complex
+  (a real constant one is read as complex), and y = 2 Re<x_t, C_t> (the state's conjugate
+  pair counted once).
 """
 
 from __future__ import annotations
@@ -67,12 +80,46 @@ def _check_scan_inputs(u, delta, A, B, C, D, z, delta_bias):
             raise ValueError(
                 f"{name} must have shape {expected[name]} to match u {tuple(u.shape)}, got {tuple(t.shape)}"
             )
+    steps = 2 * l if A.is_complex() else l  # complex A: (real, imaginary) pairs along time
     for name, t in (("B", B), ("C", C)):
-        if tuple(t.shape) not in ((b, n, l), (d, n)):
+        if t.is_complex() and not A.is_complex():
             raise ValueError(
-                f"{name} must be input-dependent (batch, n, length) = {(b, n, l)} or constant (d, n) = "
-                f"{(d, n)}, got {tuple(t.shape)}"
+                f"{name} is complex ({t.dtype}) but A is real ({A.dtype}): mamba-ssm's complex mode "
+                "needs a complex A (d, n). Fix: pass a complex A, or real B and C."
             )
+        if t.is_complex() and t.dim() != 2:
+            raise ValueError(
+                f"input-dependent {name} must be real with complex A: (batch, n, 2 * length) = "
+                f"{(b, n, steps)} holding (real, imaginary) pairs, got a complex {tuple(t.shape)}. "
+                f"Fix: torch.view_as_real({name}).flatten(-2)."
+            )
+        grouped = t.dim() == 4 and t.shape[0] == b and t.shape[1] > 0 and d % t.shape[1] == 0
+        if tuple(t.shape) not in ((b, n, steps), (d, n)) and not (grouped and tuple(t.shape[2:]) == (n, steps)):
+            raise ValueError(
+                f"{name} must be input-dependent (batch, n, length) = {(b, n, steps)}, grouped "
+                f"(batch, groups, n, length) = {(b, 'g', n, steps)} with g dividing d={d}, or "
+                f"constant (d, n) = {(d, n)}, got {tuple(t.shape)}"
+                + (" (complex A: length counts (real, imaginary) pairs, 2 * l)" if A.is_complex() else "")
+            )
+
+
+def _projection_per_channel(M, A, d, ct):
+    """B or C as the reference loop reads it: (b, d|1, n, l) per step, or constant (d, n).
+
+    Grouped (b, g, n, l) -> each of the d channels gets its group's rows (b, d, n, l); with a
+    complex A, input-dependent (..., n, 2l) real pairs -> complex (..., n, l) and a constant
+    one -> complex. Returns a tensor in the compute dtype (or its complex version).
+    """
+    if A.is_complex():
+        if M.dim() >= 3:
+            M = torch.view_as_complex(M.to(ct).unflatten(-1, (-1, 2)).contiguous())  # (..., n, l)
+        else:
+            M = M.to(A.dtype)
+    else:
+        M = M.to(ct)
+    if M.dim() == 4:  # grouped: channel c reads group c // (d // g)
+        return M.repeat_interleave(d // M.shape[1], dim=1)  # (b, d, n, l)
+    return M.unsqueeze(1) if M.dim() == 3 else M  # (b, 1, n, l) or (d, n)
 
 
 def _compute_dtype(u):
@@ -113,18 +160,23 @@ def selective_scan_sequential(
     dtype_in, ct = u.dtype, _compute_dtype(u)
     u = u.to(ct)
     delta = _discretise_delta(delta, delta_bias, delta_softplus, ct)  # (b, d, l)
-    A, B, C = A.to(ct), B.to(ct), C.to(ct)
     batch, dim, length = u.shape
-    x = u.new_zeros(batch, dim, A.shape[1])  # (b, d, n)
+    if A.is_complex():  # complex64 (complex128 for float64 input): float32 parts, like mamba-ssm
+        A = A.to(torch.complex128 if ct == torch.float64 else torch.complex64)
+    else:
+        A = A.to(ct)
+    B, C = _projection_per_channel(B, A, dim, ct), _projection_per_channel(C, A, dim, ct)
+    x = torch.zeros(batch, dim, A.shape[1], dtype=A.dtype, device=u.device)  # (b, d, n)
     ys = []
     for t in range(length):
         delta_t = delta[:, :, t, None]  # (b, d, 1)
-        B_t = B[:, :, t].unsqueeze(1) if B.dim() == 3 else B  # (b, 1, n) or (d, n)
-        C_t = C[:, :, t].unsqueeze(1) if C.dim() == 3 else C  # (b, 1, n) or (d, n)
+        B_t = B[..., t] if B.dim() == 4 else B  # (b, d|1, n) or (d, n)
+        C_t = C[..., t] if C.dim() == 4 else C  # (b, d|1, n) or (d, n)
         deltaA = torch.exp(delta_t * A)  # (b, d, n)   Ā_t = exp(Δ_t A)
         deltaB_u = delta_t * B_t * u[:, :, t, None]  # (b, d, n)   B̄_t u_t = Δ_t B_t u_t
         x = deltaA * x + deltaB_u  # (b, d, n)   x_t = Ā_t x_{t-1} + B̄_t u_t
-        ys.append((x * C_t).sum(-1))  # (b, d)      y_t = <x_t, C_t>
+        y_t = (x * C_t).sum(-1)  # (b, d)      y_t = <x_t, C_t>
+        ys.append(2 * y_t.real if y_t.is_complex() else y_t)  # complex: the pair counted once
     y = torch.stack(ys, dim=2)  # (b, d, l)
     if D is not None:
         y = y + D.to(ct)[:, None] * u  # skip connection
@@ -160,6 +212,7 @@ class _SelectiveScanFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C):
+        inputs = (u, delta, A, B, C)  # kept for a differentiable backward (_backward_by_autograd)
         # Time-major copies (l, b, ...): the slab of step t is then one contiguous block.
         u, delta, B, C = (t.transpose(0, 1).contiguous() for t in (u, delta, B, C))
         (l, b, d), n = u.shape, A.shape[1]
@@ -174,12 +227,14 @@ class _SelectiveScanFn(torch.autograd.Function):
             if t > 0:
                 states[t].addcmul_(deltaA[t], states[t - 1])  # x_t = deltaA_t x_{t-1} + deltaB_u_t
             torch.linalg.vecdot(states[t], C[t, :, None, :], out=y[t])  # y_t = <x_t, C_t>
-        ctx.save_for_backward(u, delta, delta_u, A, B, C, deltaA, states)
+        ctx.save_for_backward(u, delta, delta_u, A, B, C, deltaA, states, *inputs)
         return y.transpose(0, 1), states[-1]
 
     @staticmethod
     def backward(ctx, grad_y, grad_last):
-        u, delta, delta_u, A, B, C, deltaA, states = ctx.saved_tensors  # time-major (l, b, ...)
+        u, delta, delta_u, A, B, C, deltaA, states, *inputs = ctx.saved_tensors  # time-major (l, b, ...)
+        if _needs_differentiable_backward(grad_y, grad_last):
+            return _backward_by_autograd(ctx.needs_input_grad, inputs, (grad_y, grad_last))
         l, b, d, n = states.shape
         grad_y = grad_y.transpose(0, 1).contiguous()  # (l, b, d)
         # dC_t = sum_d g_t x_t for all t at once: one efficient batched matmul
@@ -203,6 +258,44 @@ class _SelectiveScanFn(torch.autograd.Function):
         batch_first = lambda t: t.transpose(0, 1)  # noqa: E731  (l, b, ...) -> (b, l, ...)
         return (batch_first(grad_delta_u * delta), batch_first(grad_delta), grad_A.sum(0),
                 batch_first(grad_B), batch_first(grad_C))
+
+
+def _needs_differentiable_backward(*grads) -> bool:
+    """create_graph=True (grad mode is on inside a backward only then), or grads under vmap."""
+    f = torch._C._functorch
+    batched = any(g is not None and (f.is_batchedtensor(g) or f.is_legacy_batchedtensor(g)) for g in grads)
+    return torch.is_grad_enabled() or batched or f.maybe_current_level() is not None
+
+
+def _scan_bld_autograd(u, delta, A, B, C):
+    """``_SelectiveScanFn``'s forward in plain differentiable ops: (b, l, d) inputs -> y (b, l, d),
+    last state (b, d, n)."""
+    x = u.new_zeros(u.shape[0], u.shape[2], A.shape[1])  # (b, d, n)
+    ys = []
+    for t in range(u.shape[1]):
+        deltaA = torch.exp(delta[:, t, :, None] * A)  # (b, d, n)
+        x = deltaA * x + (delta[:, t] * u[:, t])[..., None] * B[:, t, None, :]
+        ys.append((x * C[:, t, None, :]).sum(-1))  # (b, d)
+    return torch.stack(ys, dim=1), x
+
+
+def _backward_by_autograd(needs, inputs, grads):
+    """The scan's backward as autograd's derivative of ``_scan_bld_autograd``, from the saved
+    inputs: used when the backward is itself differentiated (``create_graph=True``: double
+    backward; the hand-written one works on saved buffers outside any graph, so its second
+    derivatives would be wrong) or runs under vmap (``is_grads_batched``). Exact, slower."""
+    with torch.enable_grad():
+        outputs = _scan_bld_autograd(*inputs)
+    wanted = [k for k, t in enumerate(inputs) if needs[k] and t.requires_grad]
+    pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None]
+    found = torch.autograd.grad(
+        [o for o, _ in pairs], [inputs[k] for k in wanted], [g for _, g in pairs],
+        create_graph=torch.is_grad_enabled(), allow_unused=True,
+    )
+    result = [None] * len(inputs)
+    for k, g in zip(wanted, found):
+        result[k] = g
+    return tuple(result)
 
 
 def _scan_no_grad(u, delta, A, B, C):
@@ -259,9 +352,11 @@ def selective_scan(
     Returns:
         y (b, d, l) in u's dtype, and the last state (b, d, n) in float32 (float64 for
         float64 input) when asked.
+
+    Grouped or constant B/C and complex A (see the module docstring) run the reference loop.
     """
     _check_scan_inputs(u, delta, A, B, C, D, z, delta_bias)
-    if B.dim() == 2 or C.dim() == 2:  # constant B or C: rare, left to the reference
+    if B.dim() != 3 or C.dim() != 3 or A.is_complex():  # rarer options: left to the reference
         return selective_scan_sequential(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
     dtype_in, ct = u.dtype, _compute_dtype(u)
 
@@ -296,6 +391,11 @@ def selective_scan_step(state, u, delta, A, B, C, D=None, z=None, delta_bias=Non
     Returns:
         y_t (b, d) in u's dtype.
     """
+    if A.is_complex() or state.is_complex():
+        raise ValueError(
+            "selective_scan_step runs a real A only; for a complex A run selective_scan "
+            "(or selective_scan_sequential) over the sequence."
+        )
     dtype_in, ct = u.dtype, state.dtype  # compute in the state's dtype (float32, or float64)
     u, delta, A, B, C = (t.to(ct) for t in (u, delta, A, B, C))
     if delta_bias is not None:

@@ -141,15 +141,16 @@ class _CellBase(nn.Module):
     def _weights(self):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
-    def _prepare(self, input, state, what="hx"):
+    def _prepare(self, input, state, what="hx", index=0):
         """Check input/state; return batched input (N, I), batched state (N, H), is_batched."""
         batched = _checks.check_cell_input(self, input)
         if state is None:
             n = input.shape[0] if batched else 1
             state = torch.zeros(n, self.hidden_size, dtype=input.dtype, device=input.device)
         else:
-            _checks.check_cell_state(self, input, state, what)
+            _checks.check_cell_state(self, input, state, what, index)
             state = state if batched else state.unsqueeze(0)
+        _checks.check_dtype(input, self.weight_ih.dtype, "input", type(self).__name__)
         return (input if batched else input.unsqueeze(0)), state, batched
 
 
@@ -229,7 +230,7 @@ class LSTMCell(_CellBase):
             if c0 is None or h0 is None:
                 raise ValueError("LSTMCell: hx=(h_0, c_0) needs both tensors, got a None.")
         x, h, batched = self._prepare(input, h0, "h_0")
-        _, c, _ = self._prepare(input, c0, "c_0")
+        _, c, _ = self._prepare(input, c0, "c_0", index=1)
         (h_new, c_new), gates = lstm_step(x, h, c, *self._weights())
         if not batched:
             h_new, c_new = h_new.squeeze(0), c_new.squeeze(0)

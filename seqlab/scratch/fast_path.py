@@ -34,6 +34,16 @@ are made of):
   multiply fills four blocks, and computes its factors in cache-sized blocks of steps
   (``_BLOCK_ELEMENTS``) rather than in one pass over the whole sequence.
 
+Exact beyond first derivatives: the hand-written backward works on saved buffers that are in
+no autograd graph, so differentiating it (``create_graph=True``: double backward, gradient
+penalties, ``gradgradcheck``) would silently give wrong second derivatives, and under vmap
+(``autograd.grad(..., is_grads_batched=True)``) its preallocated buffers cannot hold batched
+values. In those two cases each Function's backward instead recomputes the layer from its
+saved inputs with the cells' step equations and lets autograd differentiate that
+(``_backward_by_autograd``): slower, exact to every order. Under torch.func transforms (vmap,
+jvp, grad) and forward-mode AD the modules do not call these Functions at all
+(``fast_path_applies``) and run the reference path.
+
 Glossary: T sequence length, N batch, I input features, H hidden features; x (T, N, I);
 h0, c0 (N, H); weights (G*H, I), (G*H, H), (G*H,). ``reverse=True`` runs time backwards
 (the reverse direction of a bidirectional layer) but stores everything in natural time order.
@@ -42,9 +52,73 @@ h0, c0 (N, H); weights (G*H, I), (G*H, H), (G*H,). ``reverse=True`` runs time ba
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
+from torch.autograd import forward_ad
 
-__all__ = ["rnn_layer", "gru_layer", "lstm_layer"]
+from .cells import gru_step, lstm_step, rnn_step
+
+__all__ = ["rnn_layer", "gru_layer", "lstm_layer", "fast_path_applies"]
+
+
+# --- when the hand-written kernels apply, and the exact fallback when they do not ----------
+
+
+def fast_path_applies() -> bool:
+    """False under torch.func transforms (vmap, grad, jvp, ...) and forward-mode AD.
+
+    The Functions below write into preallocated buffers and implement neither a vmap rule nor
+    a jvp; there the modules run the reference path (plain differentiable ops), which every
+    transform supports. Same numbers, slower.
+    """
+    return torch._C._functorch.maybe_current_level() is None and forward_ad._current_level < 0
+
+
+def _is_batched(t) -> bool:
+    """A tensor under vmap: torch.func's, or the one of ``autograd.grad(is_grads_batched=True)``."""
+    f = torch._C._functorch
+    return t is not None and (f.is_batchedtensor(t) or f.is_legacy_batchedtensor(t))
+
+
+def _reference_layer(kind, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, relu=False):
+    """The layer by the cells' step equations under autograd; outputs as the Function's
+    differentiable ones: RNN/GRU (out,), LSTM (out, c_all), each (T, N, H)."""
+    outs, cs, h, c = [None] * x.shape[0], [None] * x.shape[0], h0, c0
+    for t in _steps(x.shape[0], reverse):
+        if kind == "LSTM":
+            (h, c), _ = lstm_step(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+        elif kind == "GRU":
+            h, _ = gru_step(x[t], h, w_ih, w_hh, b_ih, b_hh)
+        else:
+            h, _ = rnn_step(x[t], h, w_ih, w_hh, b_ih, b_hh, "relu" if relu else "tanh")
+        outs[t], cs[t] = h, c
+    return (torch.stack(outs), torch.stack(cs)) if kind == "LSTM" else (torch.stack(outs),)
+
+
+def _needs_autograd_backward(grads) -> bool:
+    """create_graph=True (grad mode is on inside backward only then) or batched grads (vmap)."""
+    return torch.is_grad_enabled() or not fast_path_applies() or any(_is_batched(g) for g in grads)
+
+
+def _backward_by_autograd(needs, kind, inputs, grad_outputs, **options):
+    """The backward as autograd's derivative of the reference equations, from the saved inputs.
+
+    Used instead of the hand-written backward where that one would be wrong or fail: when the
+    backward is itself differentiated (``create_graph=True``: double backward, gradient
+    penalties; the hand-written one works on buffers outside any graph) and under vmap
+    (``is_grads_batched=True``; its preallocated buffers cannot hold batched values). Slower
+    (the per-step graph is built once more), and exact to every order.
+    """
+    with torch.enable_grad():
+        outputs = _reference_layer(kind, *inputs, **options)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if g is not None]
+    wanted = [k for k, t in enumerate(inputs) if t is not None and needs[k] and t.requires_grad]
+    grads = torch.autograd.grad(
+        [o for o, _ in pairs], [inputs[k] for k in wanted], [g for _, g in pairs],
+        create_graph=torch.is_grad_enabled(), allow_unused=True,
+    )
+    result = [None] * len(inputs)
+    for k, g in zip(wanted, grads):
+        result[k] = g
+    return result
 
 
 def _steps(T: int, reverse: bool):
@@ -111,16 +185,20 @@ class _RNNLayer(torch.autograd.Function):
         for t in _steps(T, reverse):
             pre_all[t].addmm_(h, w_hh_t)  # pre = W_ih x + b_ih + b_hh + W_hh h
             h = torch.clamp(pre_all[t], min=0, out=out[t]) if relu else torch.tanh(pre_all[t], out=out[t])
-        ctx.save_for_backward(x, w_ih, w_hh, out_buf)
+        ctx.save_for_backward(x, w_ih, w_hh, out_buf, h0, b_ih, b_hh)
         ctx.reverse, ctx.relu, ctx.has_cell = reverse, relu, False
         ctx.mark_non_differentiable(pre_all)
         ctx.set_materialize_grads(False)
         return out, pre_all
 
     @staticmethod
-    @once_differentiable  # the hand-written backward is not itself differentiated
     def backward(ctx, d_out, _d_pre):
-        x, w_ih, w_hh, out_buf = ctx.saved_tensors
+        x, w_ih, w_hh, out_buf, h0, b_ih, b_hh = ctx.saved_tensors
+        if _needs_autograd_backward([d_out]):
+            inputs = (x, h0, None, w_ih, w_hh, b_ih, b_hh)
+            needs = ctx.needs_input_grad[:2] + (False,) + ctx.needs_input_grad[2:]
+            grads = _backward_by_autograd(needs, "RNN", inputs, [d_out], reverse=ctx.reverse, relu=ctx.relu)
+            return (*grads[:2], *grads[3:], None, None)
         out, h_prev = _state_views(out_buf, ctx.reverse)
         T, N, H = out.shape
         d_out = torch.zeros_like(out) if d_out is None else d_out.contiguous()
@@ -163,16 +241,20 @@ class _GRULayer(torch.autograd.Function):
             torch.add(xi_rz[t], gh_rz[t], out=rz_s[t]).sigmoid_()  # r, z
             torch.addcmul(xi_n[t], r_s[t], gh_n[t], out=n_s[t]).tanh_()  # n
             h = torch.lerp(n_s[t], h, z_s[t], out=out_s[t])  # h' = n + z * (h - n)
-        ctx.save_for_backward(x, w_ih, w_hh, out_buf, gh_all, rz_all, n_all)
+        ctx.save_for_backward(x, w_ih, w_hh, out_buf, gh_all, rz_all, n_all, h0, b_ih, b_hh)
         ctx.reverse, ctx.has_cell = reverse, False
         ctx.mark_non_differentiable(rz_all, n_all)
         ctx.set_materialize_grads(False)
         return out, rz_all, n_all
 
     @staticmethod
-    @once_differentiable  # the hand-written backward is not itself differentiated
     def backward(ctx, d_out, _d_rz, _d_n):
-        x, w_ih, w_hh, out_buf, gh_all, rz_all, n_all = ctx.saved_tensors
+        x, w_ih, w_hh, out_buf, gh_all, rz_all, n_all, h0, b_ih, b_hh = ctx.saved_tensors
+        if _needs_autograd_backward([d_out]):
+            inputs = (x, h0, None, w_ih, w_hh, b_ih, b_hh)
+            needs = ctx.needs_input_grad[:2] + (False,) + ctx.needs_input_grad[2:]
+            grads = _backward_by_autograd(needs, "GRU", inputs, [d_out], reverse=ctx.reverse)
+            return (*grads[:2], *grads[3:], None)
         out, h_prev = _state_views(out_buf, ctx.reverse)  # (T, N, H) each
         T, N, H = out.shape
         d_out = torch.zeros_like(out) if d_out is None else d_out.contiguous()
@@ -263,16 +345,18 @@ class _LSTMLayer(torch.autograd.Function):
         g_block = gates[..., 3 * H :]
         torch.add(one, g_block, alpha=-2, out=g_block)
         tanh_c = torch.add(one, sig_c, alpha=-2, out=sig_c)
-        ctx.save_for_backward(x, w_ih_k, w_hh_k, out_buf, c_buf, tanh_c, gates)
+        ctx.save_for_backward(x, w_ih_k, w_hh_k, out_buf, c_buf, tanh_c, gates, h0, c0, w_ih, w_hh, b_ih, b_hh)
         ctx.reverse, ctx.has_cell = reverse, True
         ctx.mark_non_differentiable(gates)
         ctx.set_materialize_grads(False)
         return out, c_all, gates
 
     @staticmethod
-    @once_differentiable  # the hand-written backward is not itself differentiated
     def backward(ctx, d_out, d_c_all, _d_gates):
-        x, w_ih_k, w_hh_k, out_buf, c_buf, tanh_c, gates = ctx.saved_tensors
+        x, w_ih_k, w_hh_k, out_buf, c_buf, tanh_c, gates, *inputs = ctx.saved_tensors
+        if _needs_autograd_backward([d_out, d_c_all]):
+            inputs = (x, *inputs)  # x, h0, c0, w_ih, w_hh, b_ih, b_hh
+            return (*_backward_by_autograd(ctx.needs_input_grad, "LSTM", inputs, [d_out, d_c_all], reverse=ctx.reverse), None)
         out, h_prev = _state_views(out_buf, ctx.reverse)  # (T, N, H) each
         _, c_prev = _state_views(c_buf, ctx.reverse)
         T, N, H = out.shape
