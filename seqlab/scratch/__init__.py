@@ -11,6 +11,7 @@
 from .cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from .layers import GRU, LSTM, RNN
 from .manual_backward import GRUStepFunction, LSTMStepFunction, gru_step_backward, lstm_step_backward
+from .variants import CellRNN, LayerNormGRUCell, ZoneoutGRUCell  # the tutorial's zoneout and LayerNorm GRU
 
 __all__ = [
     "RNNCell", "GRUCell", "LSTMCell", "RNN", "GRU", "LSTM", "rnn_step", "gru_step", "lstm_step",
