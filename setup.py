@@ -13,6 +13,8 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 COURSE_FOLDERS = ("notebooks", "exercises")
+# the results the lessons read (committed runs of the full protocols), beside the notebooks that read them
+COURSE_DATA = ("notebooks/data/*", "notebooks/results/*")
 
 
 class BuildPyWithCourse(build_py):
@@ -29,6 +31,11 @@ class BuildPyWithCourse(build_py):
             target.mkdir(parents=True, exist_ok=True)
             for notebook in notebooks:
                 shutil.copyfile(notebook, target / notebook.name)
+        for pattern in COURSE_DATA:
+            for source in sorted(ROOT.glob(pattern)):
+                target = Path(self.build_lib) / "seqlab" / "_course" / source.relative_to(ROOT)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
 
 
 setup(cmdclass={"build_py": BuildPyWithCourse})

@@ -173,6 +173,11 @@ def test_seqlab_lessons_copies_the_notebooks_and_keeps_a_students_work(installed
         assert copied == packed[folder] and copied, folder
     assert "jupyter lab" in out
     assert not (course / "solutions").exists()
+    # the committed results the lessons read travel with them, at the paths the lessons use
+    for relative in ("results/04_full_protocol.csv", "results/05_selective_copying.csv", "data/lab2_3_seeds.csv"):
+        assert (course / "notebooks" / relative).read_bytes() == (ROOT / "notebooks" / relative).read_bytes()
+    with zipfile.ZipFile(dist["wheel"]) as archive:
+        assert "seqlab/claims_results.json" in archive.namelist()  # lesson 07's stored grids
 
     work = course / "exercises" / "01_gru_lstm_cells.ipynb"
     work.write_text("my answers")

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 FOLDERS = ("notebooks", "exercises")  # lessons, then the student exercises; same names as in the repository
+DATA = ("data", "results")  # beside the lessons: the committed results they read (relative paths)
 PACKAGED = Path(__file__).resolve().parents[1] / "_course"
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,12 @@ def course_notebooks() -> dict[str, list[Path]]:
     """``{"notebooks": [lessons...], "exercises": [exercises...]}``, each sorted by name."""
     root = course_dir()
     return {folder: sorted((root / folder).glob("*.ipynb")) for folder in FOLDERS}
+
+
+def lesson_data() -> list[Path]:
+    """The result files the lessons read, relative to ``notebooks/`` (``results/04_full_protocol.csv``, ...)."""
+    lessons = course_dir() / "notebooks"
+    return sorted(p.relative_to(lessons) for sub in DATA for p in (lessons / sub).glob("*") if p.is_file())
 
 
 def copy_lessons(dest: str | Path, force: bool = False) -> tuple[list[Path], list[Path]]:
@@ -50,4 +57,8 @@ def copy_lessons(dest: str | Path, force: bool = False) -> tuple[list[Path], lis
                 continue
             shutil.copyfile(source, target)
             copied.append(target)
+    for relative in lesson_data():  # always refreshed: they are results, not students' work
+        target = dest / "notebooks" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(course_dir() / "notebooks" / relative, target)
     return copied, kept
