@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .experiments import (CSV_COLUMNS, LAB_FINAL, LAB_REPORTED_R2_RUN_TO_RUN, LAB_REPORTED_TABLE3, on_windows,
-                          run_experiments)
+from .experiments import CSV_COLUMNS, on_windows, results_table, run_experiments
+from .lab import LAB_FINAL, LAB_REPORTED_R2_RUN_TO_RUN, LAB_REPORTED_TABLE3
 
 BASELINES = ("persistence", "ar")  # fitted, not trained: no seed, no epochs
 
@@ -44,8 +44,8 @@ def configurations(models=("rnn", "gru", "lstm", "mamba", "persistence", "ar")) 
         c = LAB_FINAL[m]
         trained = m not in BASELINES
         rows.append({"model": m, "configuration": c.label if trained else "fitted by least squares" if m == "ar"
-                     else "next month = this month", "batch": c.batch_size if trained else "",
-                     "alpha": c.alpha if trained else "", "epochs": c.epochs if trained else "",
+                     else "next month = this month", "batch": c.train.batch_size if trained else "",
+                     "alpha": c.train.alpha if trained else "", "epochs": c.train.epochs if trained else "",
                      "arguments": ", ".join(f"{k}={v}" for k, v in c.model_kwargs.items() if k != "p")})
     return pd.DataFrame(rows)
 
@@ -53,10 +53,8 @@ def configurations(models=("rnn", "gru", "lstm", "mamba", "persistence", "ar")) 
 def rerun(models, windows, seeds, series) -> tuple[pd.DataFrame, list]:
     """Part of the protocol again, through the code ``compare`` runs: ``(rows like the CSV's, outcomes)``
     (the outcomes hold each run's loss history and test predictions)."""
-    outcomes = []
-    rows = run_experiments(on_windows([LAB_FINAL[m] for m in models], windows), seeds=seeds, series=series,
-                           outcomes=outcomes)
-    return rows, outcomes
+    outcomes = run_experiments(on_windows([LAB_FINAL[m] for m in models], windows), seeds=seeds, series=series)
+    return results_table(outcomes), outcomes
 
 
 def load_results(path) -> pd.DataFrame:

@@ -35,12 +35,14 @@ import pandas as pd
 
 from .compare import add_data_arguments, load_series, model_list
 from .data import split_series
-from .experiments import CSV_COLUMNS, RunConfig, run_config, select_best
+from .experiments import RunConfig, run_config, select_best
 from .train import DEFAULT_THREADS, TrainConfig
 
 TABLES = ("lab1", "lab2", "search")
 # results.csv: compare's columns, then the configuration and who ran it, then what selection uses
-RESULT_COLUMNS = [*CSV_COLUMNS, "label", "worker", "val_rmse", "val_r2", "epochs", "trial"]
+# The leading columns of the sweep's results.csv (the committed sweeps' order; every other row field follows)
+RESULT_COLUMNS = ["model", "seed", "params", "train_time_s", "inference_time_s", "rmse", "mae", "r2", "label",
+                  "worker", "val_rmse", "val_r2", "epochs", "trial"]
 GRID_ATTR, READY_ATTR = "seqlab_grid", "seqlab_enqueued"
 
 # The embedded store is SQLite, not Optuna's JournalFileStorage: in Optuna 4.9 only the RDB storages

@@ -7,6 +7,7 @@ import pytest
 
 from seqlab.cli import main
 from seqlab.data import load_sunspots
+from seqlab.evidence import load_results
 from seqlab.experiments import CSV_COLUMNS
 
 
@@ -58,3 +59,35 @@ def test_compare_picks_up_a_registered_forecaster(short_file, tmp_path, monkeypa
                  "--data", str(short_file), "--out", str(out), "--no-progress"]) == 0
     df = pd.read_csv(out / "results.csv")
     assert df["model"].tolist() == ["tiny_gru", "persistence"] and df.loc[0, "params"] == 3 * (4 * 1 + 4 * 4 + 2 * 4) + 5
+
+
+def test_jobs_give_the_same_rows_on_every_window(short_file, tmp_path):
+    """--jobs spreads the runs over processes; every run is seeded, so the rows are the same as with one."""
+    rows = {}
+    for jobs in (1, 2):
+        csv = tmp_path / f"jobs{jobs}.csv"
+        assert main(["compare", "--models", "gru,ar", "--windows", "6,12", "--seeds", "2", "--epochs", "1",
+                     "--data", str(short_file), "--out", str(tmp_path / "out"), "--csv", str(csv),
+                     "--jobs", str(jobs), "--no-figures", "--no-progress"]) == 0
+        rows[jobs] = load_results(csv)  # floats exactly as written
+    one = rows[1]
+    assert list(one.columns) == CSV_COLUMNS and not (tmp_path / "out").exists()  # --no-figures: the CSV only
+    runs = one[["model", "window"]].drop_duplicates().values.tolist()
+    assert runs == [["gru", 6], ["ar", 6], ["gru", 12], ["ar", 12]]
+    assert set(one.loc[one.model == "ar", "label"]) == {"AR(6)", "AR(12)"}
+    assert one.loc[one.model == "ar", "params"].tolist() == [7, 7, 13, 13]  # AR(p): p weights and a bias
+    timing = ["train_time_s", "inference_time_s"]
+    pd.testing.assert_frame_equal(one.drop(columns=timing), rows[2].drop(columns=timing), check_exact=True)
+
+
+@pytest.mark.parametrize("args, message", [(["--windows", "12,x"], "--windows wants positive month counts"),
+                                           (["--windows", "0"], "--windows wants positive month counts")])
+def test_bad_windows_are_a_clear_error(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["compare", *args])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_jobs_below_one_is_a_clear_error(capsys):
+    assert main(["compare", "--jobs", "0"]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err

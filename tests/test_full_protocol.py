@@ -21,7 +21,8 @@ from seqlab.cli import main
 from seqlab.data import load_sunspots, split_series
 from seqlab.evidence import (PROTOCOL_ARGS, PROTOCOL_COMMAND, TIMING_COLUMNS, choose_on_validation, load_results,
                              over_seeds, protocol, ranking_vs_spread, same_row, versus_ar)
-from seqlab.experiments import CSV_COLUMNS, LAB_FINAL, LAB_REPORTED_TABLE3, on_windows, run_config
+from seqlab.experiments import CSV_COLUMNS, on_windows, run_config
+from seqlab.lab import LAB_FINAL, LAB_REPORTED_TABLE3
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / PROTOCOL_ARGS[PROTOCOL_ARGS.index("--csv") + 1]
@@ -69,7 +70,7 @@ def test_baselines_reproduce_exactly(committed):
     series = load_sunspots()
     for config in on_windows([LAB_FINAL["persistence"], LAB_FINAL["ar"]], [12, 36]):
         row = run_config(config, split_series(series, config.window), seed=0).row
-        want = committed[(committed.model == config.model) & (committed.window == config.window)].iloc[0]
+        want = committed[(committed.model == config.kind) & (committed.window == config.window)].iloc[0]
         for c in ("label", "params", "rmse", "mae", "r2", "val_rmse", "val_r2"):
             assert row[c] == want[c], (config.label, c)
 

@@ -71,9 +71,9 @@ def _assert_same_numbers(a: pd.DataFrame, b: pd.DataFrame):
 
 def test_embedded_run_writes_every_point_once_and_selects_on_validation(embedded, tmp_path):
     assert len(embedded) == POINTS and not embedded.duplicated(["label", "seed"]).any()
-    from seqlab.experiments import CSV_COLUMNS
+    from seqlab.sweep import RESULT_COLUMNS
 
-    assert list(embedded.columns[:len(CSV_COLUMNS) + 2]) == [*CSV_COLUMNS, "label", "worker"]
+    assert list(embedded.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
     assert embedded["worker"].nunique() == 1
 
 
