@@ -107,6 +107,9 @@ LAB_FINAL = {
     "rnn": RunConfig("rnn", "final", {"nonlinearity": "relu"}, batch_size=32, alpha=0.7),
     "gru": RunConfig("gru", "final", {"hidden_size": 48}, batch_size=32, alpha=0.7),
     "mamba": RunConfig("mamba", "final", {"d_state": 32}, batch_size=64, alpha=0.5),
+    # lesson 06's models (not in the lab): 36-month windows like AR(36), MSE, batch 32
+    **{m: RunConfig(m, "window 36", batch_size=32, alpha=1.0, window=AR_ORDER)
+       for m in ("transformer", "linear_transformer", "mamba2", "samovar")},
     "persistence": RunConfig("persistence", "baseline"),
     "ar": RunConfig("ar", f"AR({AR_ORDER})", {"p": AR_ORDER}, window=AR_ORDER),
 }
@@ -277,6 +280,7 @@ def mamba_available() -> bool:
 
 def default_models() -> list[str]:
     neural = ["rnn", "gru", "lstm"] + (["mamba"] if mamba_available() else [])
+    neural += ["transformer", "linear_transformer", "mamba2", "samovar"]
     return neural + ["persistence", "ar"]
 
 

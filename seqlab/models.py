@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 RECURRENT = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
-NEURAL = (*RECURRENT, "mamba")
+EFFICIENT = ("transformer", "linear_transformer", "mamba2", "samovar")  # seqlab.efficient_models (lesson 06)
+NEURAL = (*RECURRENT, "mamba", *EFFICIENT)
 BASELINES = ("persistence", "ar")
 MODEL_NAMES = (*NEURAL, *BASELINES)
 
@@ -156,7 +157,8 @@ class AutoRegressive:
 
 
 def make_forecaster(name: str, *, seed: int | None = None, **kwargs):
-    """A forecaster by name: ``rnn``, ``gru``, ``lstm``, ``mamba``, ``persistence`` or ``ar``.
+    """A forecaster by name: ``rnn``, ``gru``, ``lstm``, ``mamba``, ``transformer``, ``linear_transformer``,
+    ``mamba2``, ``samovar``, ``persistence`` or ``ar``.
 
     ``seed`` (if given) seeds torch before the weights are drawn. Other keyword arguments go to
     the constructor (``RecurrentForecaster``, ``MambaForecaster``, ``AutoRegressive``).
@@ -170,11 +172,20 @@ def make_forecaster(name: str, *, seed: int | None = None, **kwargs):
         return RecurrentForecaster(key, **kwargs)
     if key == "mamba":
         return MambaForecaster(**kwargs)
+    if key in EFFICIENT:
+        return _efficient_forecaster(key, **kwargs)
     if key == "persistence":
         if kwargs:
             raise ValueError(f"persistence takes no arguments, got {sorted(kwargs)}.")
         return Persistence()
     return AutoRegressive(**kwargs)
+
+
+def _efficient_forecaster(key: str, **kwargs):
+    em = importlib.import_module("seqlab.efficient_models")  # lazy, like the Mamba block
+    if key in ("transformer", "linear_transformer"):
+        return em.TransformerForecaster(attention="softmax" if key == "transformer" else "linear", **kwargs)
+    return em.Mamba2Forecaster(**kwargs) if key == "mamba2" else em.SAMoVARForecaster(**kwargs)
 
 
 def count_parameters(model) -> int:
