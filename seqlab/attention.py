@@ -165,8 +165,9 @@ def linear_attention_recurrent(q, k, v, eps: float = EPS, feature_map=elu_featur
 
 
 def _check_ssd(X, log_a, B, C):
-    if X.dim() != 4 or log_a.shape != X.shape[:3] or B.shape[:3] != X.shape[:3] or C.shape != B.shape:
-        raise ValueError(f"need X (b, l, h, p), log_a (b, l, h), B and C (b, l, h, n); got X {tuple(X.shape)}, "
+    heads_ok = B.dim() == 4 and B.shape[2] in (1, X.shape[2])  # one B, C per head, or one group for all
+    if X.dim() != 4 or log_a.shape != X.shape[:3] or not heads_ok or B.shape[:2] != X.shape[:2] or C.shape != B.shape:
+        raise ValueError(f"need X (b, l, h, p), log_a (b, l, h), B and C (b, l, h or 1, n); got X {tuple(X.shape)}, "
                          f"log_a {tuple(log_a.shape)}, B {tuple(B.shape)}, C {tuple(C.shape)}")
 
 
@@ -185,8 +186,16 @@ def segsum(x: torch.Tensor) -> torch.Tensor:
 
 
 def ssd_decay_mask(log_a: torch.Tensor) -> torch.Tensor:
-    """L (..., T, T) from log decays (..., T): ``L[t, s] = a_t a_{t-1} ... a_{s+1}`` (t ≥ s), 0 above."""
-    return torch.exp(segsum(log_a))
+    """L (..., T, T) from log decays (..., T): ``L[t, s] = a_t a_{t-1} ... a_{s+1}`` (t ≥ s), 0 above.
+
+    Computed as exp(cumsum_t - cumsum_s), as mamba-ssm's Triton kernels do inside a chunk: one
+    cumulative sum of length T instead of ``segsum``'s T x T one (faster forward and backward),
+    accurate while the sums stay moderate (chunks of ≤ 256 steps).
+    """
+    T = log_a.shape[-1]
+    cum = torch.cumsum(log_a, dim=-1)  # (..., T): log(a_1 ... a_t)
+    diff = cum.unsqueeze(-1) - cum.unsqueeze(-2)  # (..., T, T): log(a_{s+1} ... a_t) below the diagonal
+    return torch.exp(diff.masked_fill(~_causal_mask(T, T, log_a.device), float("-inf")))
 
 
 def ssd_sequential(X, log_a, B, C, initial_state=None):
@@ -194,7 +203,8 @@ def ssd_sequential(X, log_a, B, C, initial_state=None):
 
     Args:
         X: (b, l, h, p) inputs.  log_a: (b, l, h) log of each step's decay a_t ∈ (0, 1].
-        B, C: (b, l, h, n) input and output maps.  initial_state: (b, h, n, p), default zeros.
+        B, C: (b, l, h, n) input and output maps, or (b, l, 1, n): one group shared by all heads.
+        initial_state: (b, h, n, p), default zeros.
 
     Returns:
         Y (b, l, h, p) and the last state (b, h, n, p), from
@@ -203,6 +213,7 @@ def ssd_sequential(X, log_a, B, C, initial_state=None):
     _check_ssd(X, log_a, B, C)
     b, l, h, p = X.shape
     H = X.new_zeros(b, h, B.shape[-1], p) if initial_state is None else initial_state
+    B, C = (t.expand(b, l, h, t.shape[-1]) for t in (B, C))
     ys = []
     for t in range(l):
         a_t = torch.exp(log_a[:, t])[..., None, None]  # (b, h, 1, 1)
@@ -218,7 +229,7 @@ def ssd_quadratic(X, log_a, B, C):
     """
     _check_ssd(X, log_a, B, C)
     L = ssd_decay_mask(log_a.transpose(1, 2))  # (b, h, l, l)
-    scores = C.transpose(1, 2) @ B.permute(0, 2, 3, 1)  # (b, h, l, l): C_t · B_s
+    scores = C.transpose(1, 2) @ B.permute(0, 2, 3, 1)  # (b, h or 1, l, l): C_t · B_s
     return ((L * scores) @ X.transpose(1, 2)).transpose(1, 2)  # (b, l, h, p)
 
 
@@ -232,6 +243,7 @@ def ssd_chunked(X, log_a, B, C, chunk_size: int = 64, initial_state=None):
     """
     _check_ssd(X, log_a, B, C)
     b, l, h, p = X.shape
+    B, C = (t.expand(b, l, h, t.shape[-1]) for t in (B, C))
     pad = (-l) % chunk_size
     if pad:
         X, B, C = (F.pad(t, (0, 0, 0, 0, 0, pad)) for t in (X, B, C))
@@ -243,7 +255,7 @@ def ssd_chunked(X, log_a, B, C, chunk_size: int = 64, initial_state=None):
     log_a_cum = torch.cumsum(log_a, dim=-1)  # (b, h, c, Q): log(a_1 ... a_t) inside each chunk
 
     # 1. inside each chunk: the quadratic form (diagonal blocks of L ∘ C Bᵀ)
-    L = torch.exp(segsum(log_a))  # (b, h, c, Q, Q)
+    L = ssd_decay_mask(log_a)  # (b, h, c, Q, Q)
     Y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", C, B, L, X)
 
     # 2. the state each chunk leaves behind, starting from zero: Σ_s (a_{s+1} ... a_Q) B_s x_sᵀ

@@ -150,10 +150,12 @@ class Mamba2(nn.Module):
         Δ = softplus(dt + dt_bias) (b, l, h);  A = -exp(A_log) (h,): one scalar decay per head
         y = SSD(x Δ, log a = Δ A, B, C) + D x;  y = RMSNorm(y * silu(z));  out_proj
 
-    The SSD runs as one masked matrix product when l <= chunk_size, else chunked.
+    The SSD runs as one masked matrix product when l <= chunk_size, else chunked. With
+    ``last_only=True`` it returns the last position alone, (b, 1, d_model): one row of L ∘ C Bᵀ,
+    O(l) instead of O(l²), which is all a forecaster that reads the last step needs.
     """
 
-    def __init__(self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2, headdim: int = 32,
+    def __init__(self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2, headdim: int = 64,
                  chunk_size: int = 64, dt_min: float = 0.001, dt_max: float = 0.1):
         super().__init__()
         self.d_inner = expand * d_model
@@ -171,7 +173,7 @@ class Mamba2(nn.Module):
         self.norm = nn.RMSNorm(self.d_inner, eps=1e-5)
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
 
-    def forward(self, u):
+    def forward(self, u, last_only: bool = False):
         b, l, _ = u.shape
         z, xBC, dt = torch.split(self.in_proj(u), [self.d_inner, self.d_inner + 2 * self.d_state, self.n_heads], -1)
         xBC = F.silu(causal_depthwise_conv(xBC, self.conv1d.weight.squeeze(1), self.conv1d.bias))
@@ -179,9 +181,14 @@ class Mamba2(nn.Module):
         x = x.view(b, l, self.n_heads, self.headdim)  # (b, l, h, p)
         delta = F.softplus(dt + self.dt_bias)  # (b, l, h)
         log_a = delta * -torch.exp(self.A_log)  # (b, l, h): log a_t = Δ_t A
-        B, C = (t.unsqueeze(2).expand(b, l, self.n_heads, self.d_state) for t in (B, C))  # one group
+        B, C = B.unsqueeze(2), C.unsqueeze(2)  # (b, l, 1, d_state): one group, shared by the heads
         X = x * delta.unsqueeze(-1)
-        if l <= self.chunk_size:
+        if last_only:  # y_l = Σ_s (a_l ... a_{s+1}) (C_l · B_s) x_s: the last row of the quadratic form
+            cum = torch.cumsum(log_a, dim=1)  # (b, l, h)
+            row = torch.exp(cum[:, -1:] - cum) * (B * C[:, -1:]).sum(-1)  # (b, l, h)
+            y = torch.einsum("blh,blhp->bhp", row, X).unsqueeze(1)  # (b, 1, h, p)
+            x, z, l = x[:, -1:], z[:, -1:], 1
+        elif l <= self.chunk_size:
             y = ssd_quadratic(X, log_a, B, C)
         else:
             y, _ = ssd_chunked(X, log_a, B, C, self.chunk_size)
@@ -196,7 +203,7 @@ class Mamba2Forecaster(nn.Module):
     The same frame as the Mamba forecaster of ``seqlab.models``, with the Mamba-2 block.
     """
 
-    def __init__(self, d_model: int = 64, d_state: int = 16, d_conv: int = 4, expand: int = 2, headdim: int = 32,
+    def __init__(self, d_model: int = 64, d_state: int = 16, d_conv: int = 4, expand: int = 2, headdim: int = 64,
                  num_layers: int = 1, chunk_size: int = 64, input_size: int = 1):
         super().__init__()
         self.kind = "mamba2"
@@ -208,8 +215,8 @@ class Mamba2Forecaster(nn.Module):
 
     def forward(self, x):
         h = self.embed(x)  # (b, l, d_model)
-        for block in self.blocks:
-            h = block(h)
+        for i, block in enumerate(self.blocks):
+            h = block(h, last_only=i == len(self.blocks) - 1)  # the head reads the last step only
         return self.head(self.norm(h[:, -1])).squeeze(-1)
 
 

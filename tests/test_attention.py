@@ -107,6 +107,17 @@ def test_segsum_and_decay_mask_by_hand():
     log_a = torch.log(torch.tensor([0.9, 0.5, 0.8], dtype=torch.float64))
     L = ssd_decay_mask(log_a)
     torch.testing.assert_close(L, torch.tensor([[1, 0, 0], [0.5, 1, 0], [0.4, 0.8, 1]], dtype=torch.float64))
+    log_a = -torch.rand(3, 40, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    torch.testing.assert_close(ssd_decay_mask(log_a), torch.exp(segsum(log_a)))  # cumsum differences == stable sums
+
+
+def test_ssd_one_group_of_B_C_is_shared_by_all_heads():
+    g = torch.Generator().manual_seed(11)
+    X, log_a, B, C = _ssd_inputs(2, 21, 3, 4, 5, g)
+    B1, C1 = B[:, :, :1], C[:, :, :1]
+    expected, _ = ssd_sequential(X, log_a, B1.expand_as(B), C1.expand_as(C))
+    torch.testing.assert_close(ssd_quadratic(X, log_a, B1, C1), expected)
+    torch.testing.assert_close(ssd_chunked(X, log_a, B1, C1, chunk_size=8)[0], expected)
 
 
 @pytest.mark.parametrize("b, l, h, p, n, chunk", [(1, 1, 1, 1, 1, 4), (2, 12, 3, 4, 5, 4), (2, 37, 2, 8, 16, 8),

@@ -65,6 +65,7 @@ def test_mamba2_quadratic_and_chunked_paths_agree_and_conv_is_torch_conv():
     quadratic = block(u)
     block.chunk_size = 8
     torch.testing.assert_close(block(u), quadratic)
+    torch.testing.assert_close(block(u, last_only=True), quadratic[:, -1:])
     x = torch.randn(2, 11, 6, dtype=torch.float64)
     conv = torch.nn.Conv1d(6, 6, 4, groups=6, padding=3).double()
     expected = conv(x.transpose(1, 2))[..., :11].transpose(1, 2)
