@@ -20,11 +20,10 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import time
 
 import torch
 
-from seqlab.cost import CONTENDERS, crossovers, log_log_slope, sweep
+from seqlab.cost import CLOCKS, CONTENDERS, crossovers, log_log_slope, sweep
 from seqlab.models import make_forecaster
 
 VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
@@ -51,9 +50,9 @@ def cpu_description() -> str:
 
 def part_length(args):
     lengths = [64, 128, 256, 512, 1024, 2048] if args.quick else [64, 128, 256, 512, 1024, 2048, 4096, 8192]
-    result = sweep(lengths, reps=args.reps, max_call_s=args.max_call_s)
+    result = sweep(lengths, reps=args.reps, max_call_s=args.max_call_s, clock=args.clock)
     table = result.table()
-    print("## Forward + backward against length (d = 64, batch 1): median ms, peak MiB\n")
+    print(f"## Forward + backward against length (d = 64, batch 1): median ms ({args.clock} clock), peak MiB\n")
     for what, col in (("ms", "ms"), ("MiB", "MiB")):
         wide = table.pivot(index="L", columns="model", values=col)[list(CONTENDERS)]
         print(f"### {what}\n")
@@ -83,20 +82,21 @@ def training_step(model, x, y):
 def part_speed(args):
     torch.set_num_threads(1)
     names = ["lstm", "mamba", "mamba2", "transformer", "linear_transformer", "samovar"]
-    print("\n## Training step (forward + backward), batch 64, one thread: median ms, ratio to the LSTM forecaster\n")
+    print(f"\n## Training step (forward + backward), batch 64, one thread, {args.clock} clock: median ms, "
+          "ratio to the LSTM forecaster\n")
     print("| window | " + " | ".join(names) + " | " + " | ".join(f"{n} / lstm" for n in names[1:]) + " |")
     print("|---" * (2 * len(names)) + "|")
     for length in (12, 48):
         models = {n: make_forecaster(n, seed=0) for n in names}
         g = torch.Generator().manual_seed(0)
         x, y = torch.randn(64, length, 1, generator=g), torch.randn(64, generator=g)
-        times = {n: [] for n in names}
+        times, now = {n: [] for n in names}, CLOCKS[args.clock]
         for rep in range(2 + args.speed_reps):
             for n, m in models.items():
-                start = time.perf_counter()
+                start = now()
                 training_step(m, x, y)
                 if rep >= 2:
-                    times[n].append(time.perf_counter() - start)
+                    times[n].append(now() - start)
         med = {n: statistics.median(t) for n, t in times.items()}
         print(f"| {length} | " + " | ".join(f"{med[n] * 1e3:.1f}" for n in names) + " | "
               + " | ".join(f"**{med[n] / med['lstm']:.2f}x**" for n in names[1:]) + " |", flush=True)
@@ -110,6 +110,8 @@ def main(argv=None):
     parser.add_argument("--speed-reps", type=int, default=15)
     parser.add_argument("--max-call-s", type=float, default=3.0, help="skip a contender once a call would exceed this")
     parser.add_argument("--threads", type=int, default=1, help="threads for part 1 (part 2 always uses 1)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="cpu: this process's CPU seconds (robust on a shared machine; use with 1 thread); wall")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(cpu_description(), "\n")

@@ -9,10 +9,12 @@ Contenders, one sequence (batch 1), width d = 64, one head (``contenders``):
     mamba_scan         seqlab.mamba.selective_scan (Mamba-1's scan: d = 64 channels, state 16)
     lstm               a 1-layer torch.nn.LSTM(64, 64)
 
-Time: the median of a few calls, contenders in turn (round-robin), so a busy machine slows all
-alike. Memory: the peak of the bytes torch's CPU allocator holds during one forward+backward,
-above what it held before, read from ``torch.profiler``'s memory events (allocations and frees in
-order, summed, maximum taken). That counts tensors (activations kept for the backward, scores,
+Time: the median of a few calls, contenders in turn (round-robin), measured by default on the
+process's CPU clock (``clock="cpu"``: the seconds this process ran, robust when other jobs share the
+cores; with one thread it equals wall time on an idle machine), or on the wall clock. Memory: the peak of the bytes torch's CPU allocator holds during one forward+backward,
+above what it held before, read from ``torch.profiler``'s memory records (each op's own net
+allocation and the frees logged between ops, in time order, summed, maximum taken; memory an op
+allocates and frees within itself is not seen). That counts tensors (activations kept for the backward, scores,
 gradients), not the interpreter or the allocator's caching. ``tracemalloc`` would see none of it.
 
 ``benchmarks/bench_efficient.py`` runs the full sweep (L = 64 .. 8192); lesson 06 a quick one.
@@ -20,7 +22,9 @@ gradients), not the interpreter or the allocator's caching. ``tracemalloc`` woul
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ import torch
 from .attention import linear_attention, linear_attention_recurrent, softmax_attention, ssd_chunked
 from .mamba import selective_scan
 
-__all__ = ["CONTENDERS", "CostResult", "crossovers", "log_log_slope", "measure", "peak_memory_bytes", "sweep"]
+__all__ = ["CLOCKS", "CONTENDERS", "CostResult", "crossovers", "log_log_slope", "measure", "peak_memory_bytes", "sweep"]
 
 CONTENDERS = ("softmax", "linear", "linear_recurrent", "ssd_chunked", "mamba_scan", "lstm")
 
@@ -62,11 +66,30 @@ def _make(name: str, length: int, d: int = 64, seed: int = 0):
     raise ValueError(f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}")
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (the profiler's C++ start/stop log lines), then restore it."""
+    try:
+        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no real descriptor 2 here: nothing to silence
+        yield
+        return
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def peak_memory_bytes(fn) -> int:
     """Peak bytes held by torch's CPU allocator while ``fn()`` runs, above the level before it."""
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                                 profile_memory=True) as prof:
         fn()
-    events = sorted((e.time_range.start, e.cpu_memory_usage) for e in prof.events() if e.name == "[memory]")
+    # each op's own (self) allocations minus frees, and the frees logged outside any op, in time order
+    events = sorted((e.time_range.start, e.self_cpu_memory_usage) for e in prof.events() if e.self_cpu_memory_usage)
     live = np.cumsum([b for _, b in events]) if events else np.zeros(1)
     return int(max(0, live.max()))
 
@@ -90,21 +113,25 @@ class CostResult:
         return pd.DataFrame(rows)
 
 
-def measure(names, length: int, reps: int = 3) -> tuple[dict[str, float], dict[str, int]]:
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def measure(names, length: int, reps: int = 3, clock: str = "cpu") -> tuple[dict[str, float], dict[str, int]]:
     """Median forward+backward seconds (round-robin) and peak bytes of each contender at length L."""
+    now = CLOCKS[clock]
     fns = {name: _make(name, length) for name in names}
     memory = {name: peak_memory_bytes(fn) for name, fn in fns.items()}  # also warms each up
     times = {name: [] for name in names}
     for _ in range(reps):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = now()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(now() - start)
     return {k: statistics.median(v) for k, v in times.items()}, memory
 
 
 def sweep(lengths=(64, 128, 256, 512, 1024, 2048, 4096, 8192), names=CONTENDERS, reps: int = 3,
-          max_call_s: float = 2.0, progress: bool = False) -> CostResult:
+          max_call_s: float = 2.0, progress: bool = False, clock: str = "cpu") -> CostResult:
     """Measure every contender at every length; skip a contender once one call would exceed ``max_call_s``.
 
     The next call's time is predicted from the last two lengths (log-log); a skipped contender
@@ -128,7 +155,7 @@ def sweep(lengths=(64, 128, 256, 512, 1024, 2048, 4096, 8192), names=CONTENDERS,
                     result.skipped.append(f"{name} at L={L} and above: one call would take ~{predicted:.1f} s")
                     continue
             active.append(name)
-        seconds, memory = measure(active, L, reps) if active else ({}, {})
+        seconds, memory = measure(active, L, reps, clock) if active else ({}, {})
         for name in names:
             result.seconds[name].append(seconds.get(name, float("nan")))
             result.memory[name].append(memory.get(name, float("nan")))
