@@ -26,8 +26,6 @@ from .attention import linear_attention, softmax_attention, ssd_chunked, ssd_qua
 
 __all__ = ["Mamba2", "Mamba2Forecaster", "SAMoVARForecaster", "TransformerForecaster"]
 
-EFFICIENT = ("transformer", "linear_transformer", "mamba2", "samovar")
-
 
 class LagEmbedding(nn.Module):
     """A learned vector per lag: position i of a window of l months gets row l - 1 - i. (b, l, d) -> same."""
