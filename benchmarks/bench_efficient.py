@@ -56,7 +56,7 @@ def part_length(args):
     for what, col in (("ms", "ms"), ("MiB", "MiB")):
         wide = table.pivot(index="L", columns="model", values=col)[list(CONTENDERS)]
         print(f"### {what}\n")
-        print(wide.to_markdown(floatfmt=".3g") if hasattr(wide, "to_markdown") else wide.to_string(float_format="%.3g"))
+        print(wide.to_string(float_format=lambda v: f"{v:.3g}"))
         print()
     for note in result.skipped:
         print("skipped:", note)
