@@ -91,3 +91,19 @@ def test_impulse_response_uses_the_scan():
     ones = torch.ones(1, 1, 5)
     y = selective_scan_sequential(u, 0.5 * ones, torch.tensor([[-1.0]]), ones, ones)
     np.testing.assert_allclose(impulse_response(0.5, -1.0, 5), y[0, 0].numpy(), rtol=1e-6)
+
+
+def test_variant_accuracy_plot_draws_every_seed_and_the_means():
+    import pandas as pd
+
+    from seqlab.plots.ssm import plot_variant_accuracy
+
+    results = pd.DataFrame({"variant": ["selective"] * 3 + ["time-invariant"] * 3, "seed": [0, 1, 2] * 2,
+                            "accuracy": [0.9, 0.8, 0.85, 0.4, 0.5, 0.45]})
+    fig = plot_variant_accuracy(results, chance=0.125)
+    ax = fig.axes[0]
+    points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets()) == 3])
+    np.testing.assert_allclose(sorted(points[:, 1]), sorted(results.accuracy))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["selective", "time-invariant"]
+    assert "selective 0.85 ± 0.05" in fig._seqlab_summary and "time-invariant 0.45 ± 0.05" in fig._seqlab_summary
+    matplotlib.pyplot.close(fig)

@@ -14,6 +14,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .style import DIVERGING_CMAP, SEQUENTIAL_CMAP, accessible, bar_style, describe
+
 __all__ = ["parameter_count", "parameter_count_table", "plot_gate_mix", "plot_gate_heatmaps"]
 
 GATE_BLOCKS = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -57,6 +59,7 @@ def _np(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
+@accessible
 def plot_gate_mix(
     state: Mapping[str, Mapping[str, np.ndarray]],
     *,
@@ -71,15 +74,15 @@ def plot_gate_mix(
     moves (default: from the data).
     """
     fig, axes = plt.subplots(1, len(state), figsize=(5.2 * len(state), 3.2), squeeze=False)
-    colors = {"h_old": "0.6", "c_old": "0.6", "n": "tab:orange", "g": "tab:orange",
-              "c_new": "tab:blue", "h_new": "tab:green"}
+    # the old state, the candidate and the new state keep one colour and hatch in both cells
+    styles = {"h_old": 5, "c_old": 5, "n": 4, "g": 4, "c_new": 0, "h_new": 2}
     for ax, (cell, vectors) in zip(axes[0], state.items()):
         names = list(vectors)
         H = len(_np(vectors[names[0]])) if units is None else units
         width = 0.8 / len(names)
         for j, name in enumerate(names):
             ax.bar(np.arange(H) + (j - (len(names) - 1) / 2) * width, _np(vectors[name])[:H],
-                   width, label=name, color=colors.get(name))
+                   width, label=name, **bar_style(styles.get(name, j)))
         ax.axhline(0, color="k", lw=0.6)
         ax.set_xticks(range(H), [f"unit {u}" for u in range(H)], fontsize=8)
         lim = (ylims or {}).get(cell) or max(1.05, 1.05 * max(np.abs(_np(v)).max() for v in vectors.values()))
@@ -87,9 +90,12 @@ def plot_gate_mix(
         ax.set_title(cell)
         ax.legend(fontsize=8, ncol=len(names), loc="upper center")
     fig.tight_layout()
-    return fig
+    parts = [f"{cell}: " + ", ".join(vectors) for cell, vectors in state.items()]
+    return describe(fig, "Grouped bars, one group per hidden unit: the old state, the candidate and the new "
+                         "state the gates mix from them (" + "; ".join(parts) + ").")
 
 
+@accessible
 def plot_gate_heatmaps(
     gates: Mapping[str, np.ndarray | torch.Tensor],
     series: np.ndarray | None = None,
@@ -119,7 +125,7 @@ def plot_gate_heatmaps(
         squashed = name in ("n", "g", "c")  # tanh outputs (and the cell) are signed
         lim = max(1.0, float(np.abs(values).max())) if name == "c" else 1.0
         im = ax.imshow(values.T, aspect="auto", interpolation="nearest",
-                       cmap="RdBu_r" if squashed else "viridis",
+                       cmap=DIVERGING_CMAP if squashed else SEQUENTIAL_CMAP,
                        vmin=-lim if squashed else 0.0, vmax=lim)
         ax.set_ylabel(f"{name}\nunit", fontsize=8)
         fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03)
@@ -131,4 +137,8 @@ def plot_gate_heatmaps(
     if series is None and title:
         axes[0].set_title(title)
     fig.tight_layout()
-    return fig
+    L = len(_np(gates[names[0]]))
+    return describe(fig, f"{title + ': ' if title else ''}heatmaps of the gate activations over {L} time steps "
+                         f"(x) for each hidden unit (y), one panel per gate ({', '.join(names)})"
+                         f"{', below the input series' if series is not None else ''}. Sigmoid gates run "
+                         f"from 0 (dark) to 1 (light); signed values (tanh outputs, the cell) from negative (dark) to positive (light).")

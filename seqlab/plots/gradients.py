@@ -10,9 +10,12 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .style import accessible, describe
+
 __all__ = ["plot_jacobian_norms", "plot_training_runs"]
 
 
+@accessible
 def plot_jacobian_norms(
     curves: Mapping[str, np.ndarray],
     *,
@@ -38,9 +41,12 @@ def plot_jacobian_norms(
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    ends = ", ".join(f"{label} {np.asarray(n, dtype=float)[-1]:.1e}" for label, n in curves.items())
+    return describe(fig, f"Gradient norm against the lag k on a log scale, one line per model; at the "
+                         f"largest lag: {ends}.")
 
 
+@accessible
 def plot_training_runs(runs: Mapping[str, Mapping[str, np.ndarray]], *, title: str = "") -> plt.Figure:
     """Loss and gradient norm (before clipping) per step, side by side, one line per run.
 
@@ -64,4 +70,6 @@ def plot_training_runs(runs: Mapping[str, Mapping[str, np.ndarray]], *, title: s
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    finals = ", ".join(f"{label} {np.asarray(run['loss'], dtype=float)[-1]:.3g}" for label, run in runs.items())
+    return describe(fig, f"{title + ': ' if title else ''}training loss (left) and gradient norm before "
+                         f"clipping (right) per step, log scale, one line per run; final loss: {finals}.")
