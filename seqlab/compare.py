@@ -21,10 +21,10 @@ from .train import DEFAULT_THREADS
 
 
 def final_config(kind: str) -> RunConfig:
-    """The lab's final configuration of ``kind``; a forecaster the lab did not have gets its defaults."""
-    from .lab import LAB_FINAL
+    """The lab's final configuration of ``kind`` (lesson 06's for its models); any other gets its defaults."""
+    from .lab import EFFICIENT_FINAL, LAB_FINAL
 
-    return LAB_FINAL.get(kind) or RunConfig(kind, "defaults")
+    return LAB_FINAL.get(kind) or EFFICIENT_FINAL.get(kind) or RunConfig(kind, "defaults")
 
 
 def model_list(text: str) -> list[str]:

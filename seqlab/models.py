@@ -39,6 +39,7 @@ from torch import nn
 
 NUM_GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # gate blocks per recurrent layer, torch.nn's order
 RECURRENT_CLASSES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}  # kind -> class name in torch.nn / scratch
+EFFICIENT = ("transformer", "linear_transformer", "mamba2", "samovar")  # seqlab.efficient_models (lesson 06)
 
 
 def recurrent_class(kind: str, implementation: str = "nn") -> type[nn.Module]:
@@ -187,6 +188,13 @@ class AutoRegressive:
         return 0 if self.coef_ is None else len(self.coef_)
 
 
+def _efficient_forecaster(key: str, **kwargs):
+    em = importlib.import_module("seqlab.efficient_models")  # lazy, like the Mamba block
+    if key in ("transformer", "linear_transformer"):
+        return em.TransformerForecaster(attention="softmax" if key == "transformer" else "linear", **kwargs)
+    return em.Mamba2Forecaster(**kwargs) if key == "mamba2" else em.SAMoVARForecaster(**kwargs)
+
+
 def _persistence(**kwargs) -> Persistence:
     if kwargs:
         raise ValueError(f"persistence takes no arguments, got {sorted(kwargs)}.")
@@ -199,6 +207,8 @@ FORECASTERS: dict[str, Callable] = {
     "gru": functools.partial(RecurrentForecaster, "gru"),
     "lstm": functools.partial(RecurrentForecaster, "lstm"),
     "mamba": MambaForecaster,
+    # lesson 06's models (seqlab.efficient_models, imported when first built)
+    **{kind: functools.partial(_efficient_forecaster, kind) for kind in EFFICIENT},
     "persistence": _persistence,
     "ar": AutoRegressive,
 }

@@ -39,8 +39,9 @@ def runs():
         return dict(zip(NAMES, pool.map(run_exercise, NAMES)))
 
 
-def test_there_are_four_exercises():
-    assert NAMES == ["01_gru_lstm_cells", "02_gradient_flow", "03_sunspot_windows_loss", "04_selective_scan"]
+def test_there_are_five_exercises():
+    assert NAMES == ["01_gru_lstm_cells", "02_gradient_flow", "03_sunspot_windows_loss", "04_selective_scan",
+                     "05_linear_attention"]
 
 
 @pytest.mark.parametrize("name", NAMES)

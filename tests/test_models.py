@@ -67,8 +67,8 @@ def test_recurrent_forecaster_reads_the_last_step():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="Unknown model 'transformer'"):
-        make_forecaster("transformer")
+    with pytest.raises(ValueError, match="Unknown model 'wavenet'"):
+        make_forecaster("wavenet")
     with pytest.raises(ValueError, match="implementation"):
         RecurrentForecaster("gru", implementation="cuda")
     with pytest.raises(ValueError, match="rnn' only"):

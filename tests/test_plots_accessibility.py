@@ -58,6 +58,11 @@ CASES = {
     "plot_predictions": lambda: plots.plot_predictions(
         _actual(), {m: _actual().to_numpy() + i for i, m in enumerate(("rnn", "gru", "lstm"))}),
     "plot_r2_spread": lambda: plots.plot_r2_spread(_results(), reference={"AR(36)": 0.894}),
+    "plot_lag_attention": lambda: plots.plot_lag_attention(np.full((5, 140), 1 / 140), months=list("abcde")),
+    "plot_cost_vs_length": lambda: plots.plot_cost_vs_length(__import__("seqlab.cost", fromlist=["CostResult"]).CostResult(
+        [64, 128, 256], {"softmax": [1e-3, 4e-3, 1.6e-2], "lstm": [2e-3, 4e-3, 8e-3]},
+        {"softmax": [1e4, 4e4, 1.6e5], "lstm": [2e4, 4e4, 8e4]}), 128),
+    "plot_lag_weights": lambda: plots.plot_lag_weights(np.random.default_rng(0).normal(size=(10, 36)), np.arange(37.0)),
     "plot_impulse_response": lambda: plots.plot_impulse_response(0.1, -1.0),
     "plot_ssm_kernel": lambda: plots.plot_ssm_kernel(torch.rand(3, 20), torch.arange(20.0), torch.arange(20.0)),
     "plot_variant_accuracy": lambda: plots.plot_variant_accuracy(

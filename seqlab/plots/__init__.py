@@ -9,3 +9,4 @@ from .gradients import *  # noqa: F401,F403  lesson 02
 from .sunspots import *  # noqa: F401,F403  lessons 03-04
 from .ssm import *  # noqa: F401,F403  lesson 05
 from .style import accessible, alt_text, describe, series_style  # noqa: F401  every figure
+from .attention import *  # noqa: F401,F403  lesson 06
