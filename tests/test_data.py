@@ -125,7 +125,7 @@ def test_empty_and_unknown_layout():
 
 
 def test_course_copy_via_environment():
-    s = load_sunspots()  # conftest points SEQLAB_SUNSPOTS at /work/shared/data
+    s = load_sunspots()  # conftest points SEQLAB_SUNSPOTS at the shared data folder
     assert (str(s.index[0]), str(s.index[-1]), len(s)) == ("1749-01", "2026-03", 3327)
     assert s.max() == 398.2 and str(s.idxmax()) == "1778-05"
     assert not s.index.has_duplicates and (np.diff(s.index.asi8) == 1).all()

@@ -119,6 +119,9 @@ def test_colab_cell_installs_seqlab_and_keeps_the_installed_torch(venv, dist, tm
     assert _torch_files(venv) == torch_before, "torch was reinstalled (its files were replaced)"
     out = venv.run("import seqlab, torch; from seqlab.scratch import GRU; print(seqlab.__file__)").stdout
     assert str(venv.path) in out and str(ROOT) not in out
+    # a notebook opened alone in Colab has nothing beside it: the cell puts the results the lessons read there
+    assert (Path(venv.home) / "results" / "04_full_protocol.csv").read_bytes() == \
+        (ROOT / "notebooks" / "results" / "04_full_protocol.csv").read_bytes()
 
 
 @pytest.fixture(scope="module")

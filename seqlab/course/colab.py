@@ -59,7 +59,10 @@ if "google.colab" in sys.modules:
 
     seqlab = os.environ.get("SEQLAB_INSTALL", "{install_spec()}")
     # asking for the torch that is installed keeps it: pip finds it satisfied and fetches no other build
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", seqlab, f"torch=={{version('torch')}}"], check=True)'''
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", seqlab, f"torch=={{version('torch')}}"], check=True)
+    # the committed results some lessons read from results/ and data/ beside them
+    subprocess.run([sys.executable, "-c", "from seqlab.course.files import copy_lesson_data; copy_lesson_data('.')"],
+                   check=True)'''
 
 
 def is_setup_cell(cell: NotebookNode) -> bool:

@@ -57,8 +57,18 @@ def copy_lessons(dest: str | Path, force: bool = False) -> tuple[list[Path], lis
                 continue
             shutil.copyfile(source, target)
             copied.append(target)
-    for relative in lesson_data():  # always refreshed: they are results, not students' work
-        target = dest / "notebooks" / relative
+    copy_lesson_data(dest / "notebooks")
+    return copied, kept
+
+
+def copy_lesson_data(dest: str | Path) -> list[Path]:
+    """Copy the results the lessons read (``results/``, ``data/``) into ``dest``, the lessons' folder.
+    Always refreshed: they are committed results, not a student's work. Colab's setup cell calls this,
+    since a notebook opened alone in Colab has nothing beside it."""
+    copied = []
+    for relative in lesson_data():
+        target = Path(dest) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(course_dir() / "notebooks" / relative, target)
-    return copied, kept
+        copied.append(target)
+    return copied
