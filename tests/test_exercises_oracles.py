@@ -94,7 +94,7 @@ def test_linear_attention_solutions_equal_independent_references():
     """Exercise 05's answers against references written apart from seqlab.attention (which its hidden checks use)."""
     f = solution_functions("05_linear_attention")
     torch.manual_seed(0)
-    q, k, v = torch.randn(2, 11, 3, dtype=torch.float64), torch.randn(2, 11, 3, dtype=torch.float64), torch.randn(2, 11, 4, dtype=torch.float64)
+    q, k, v = (torch.randn(2, 11, n, dtype=torch.float64) for n in (3, 3, 4))
     fq, fk = torch.nn.functional.elu(q) + 1, torch.nn.functional.elu(k) + 1
     weights = (fq @ fk.transpose(1, 2)).tril()  # (b, l, l): phi(q_i) . phi(k_j) for j <= i
     expected = weights @ v / (weights.sum(-1, keepdim=True) + 1e-6)
