@@ -72,6 +72,35 @@ MISTAKES = [
        '        ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))\n        x = deltaA[:, :, i] * x + deltaB_u[:, :, i]')]),
     ("04_selective_scan", "selective_scan", "C of the first step used at every step",
      [('C[:, :, i]))  # (b, d)', 'C[:, :, 0]))  # (b, d)')]),
+    ("05_linear_attention", "linear_attention_recurrent", "eps left out of the denominator",
+     [("((fq[:, i] * z).sum(-1, keepdim=True) + eps)", "(fq[:, i] * z).sum(-1, keepdim=True)")]),
+    ("05_linear_attention", "linear_attention_recurrent", "output read before the state update",
+     [("        S = S + fk[:, i, :, None] * v[:, i, None, :]\n        z = z + fk[:, i]\n"
+       "        numerator = torch.einsum(\"be,bep->bp\", fq[:, i], S)\n"
+       "        ys.append(numerator / ((fq[:, i] * z).sum(-1, keepdim=True) + eps))",
+       "        numerator = torch.einsum(\"be,bep->bp\", fq[:, i], S)\n"
+       "        ys.append(numerator / ((fq[:, i] * z).sum(-1, keepdim=True) + eps))\n"
+       "        S = S + fk[:, i, :, None] * v[:, i, None, :]\n        z = z + fk[:, i]")]),
+    ("05_linear_attention", "linear_attention_recurrent", "feature map left out (raw q and k)",
+     [("fq, fk = F.elu(q) + 1, F.elu(k) + 1", "fq, fk = q, k")]),
+    ("05_linear_attention", "linear_attention_recurrent", "normaliser from the current key only (z not summed)",
+     [("z = z + fk[:, i]", "z = fk[:, i]")]),
+    ("05_linear_attention", "linear_attention_recurrent", "state detached from the graph",
+     [("S = S + fk[:, i, :, None] * v[:, i, None, :]", "S = (S + fk[:, i, :, None] * v[:, i, None, :]).detach()")]),
+    ("05_linear_attention", "memory_floats", "the key-value cache counted without the values",
+     [("kv_cache = b * l * (e + p)", "kv_cache = b * l * e")]),
+    ("05_linear_attention", "memory_floats", "the normaliser z left out of the state",
+     [("linear_state = b * (e * p + e)", "linear_state = b * e * p")]),
+    ("05_linear_attention", "memory_floats", "the batch left out of the state",
+     [("linear_state = b * (e * p + e)", "linear_state = e * p + e")]),
+    ("05_linear_attention", "decay_mask", "a_s included (L[t, s] = a_t ... a_s)",
+     [("diff = (cum[..., :, None] - cum[..., None, :])",
+       "diff = (cum[..., :, None] - cum[..., None, :] + log_a[..., None, :])")]),
+    ("05_linear_attention", "decay_mask", "upper triangle not masked", [('.masked_fill(~below, float("-inf"))', "")]),
+    ("05_linear_attention", "decay_mask", "mask transposed",
+     [("return torch.exp(diff)", "return torch.exp(diff).transpose(-1, -2)")]),
+    ("05_linear_attention", "decay_mask", "one sequence only (leading dims not broadcast)",
+     [("cum[..., :, None] - cum[..., None, :]", "cum[:, None] - cum[None, :]")]),
 ]
 
 

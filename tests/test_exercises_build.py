@@ -28,7 +28,7 @@ POINTS = {
     "02_gradient_flow": {"gradient_norms": 3, "decay_rate": 2, "diagnose": 2},
     "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2},
     "04_selective_scan": {"discretize": 2, "selective_scan": 3},
-    "05_linear_attention": {"linear_attention_recurrent": 3, "decay_mask": 2},
+    "05_linear_attention": {"linear_attention_recurrent": 3, "memory_floats": 1, "decay_mask": 2},
 }
 
 

@@ -30,9 +30,9 @@ FULL = {
     "02_gradient_flow": {"gradient_norms": 3, "decay_rate": 2, "diagnose": 2},
     "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2},
     "04_selective_scan": {"discretize": 2, "selective_scan": 3},
-    "05_linear_attention": {"linear_attention_recurrent": 3, "decay_mask": 2},
+    "05_linear_attention": {"linear_attention_recurrent": 3, "memory_floats": 1, "decay_mask": 2},
 }
-GRU, GRADFLOW, SUNSPOT, SCAN = sorted(FULL)
+GRU, GRADFLOW, SUNSPOT, SCAN, LINATT = sorted(FULL)
 STUB = "NotImplementedError: not implemented"
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
@@ -445,8 +445,8 @@ def test_roster_and_outputs(graded):
     with open(graded["out"] / "grades_totals.csv", newline="", encoding="utf-8") as handle:
         totals = {(r["student"], r["exercise"]): (float(r["points"]), float(r["max_points"]))
                   for r in csv.DictReader(handle)}
-    assert totals[("solution", "(all)")] == (24, 24) and totals[("untouched", "(all)")] == (0, 24)
-    assert totals[("dave", "(all)")] == (0, 24)
+    assert totals[("solution", "(all)")] == (30, 30) and totals[("untouched", "(all)")] == (0, 30)
+    assert totals[("dave", "(all)")] == (0, 30)
     feedback = (graded["out"] / "feedback" / "cheater.md").read_text()
     assert "| lstm_cell | 3 / 3 | passed |" in feedback and "**Total: 3 / 6 points**" in feedback
     assert "graded without a sandbox" not in feedback
