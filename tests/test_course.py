@@ -127,12 +127,13 @@ def test_setup_cell_does_nothing_outside_colab(monkeypatch):
 
 def test_setup_cell_in_colab_installs_seqlab_and_pins_the_installed_torch(monkeypatch):
     monkeypatch.delenv("SEQLAB_INSTALL", raising=False)
-    (command,) = _exec_setup_cell(monkeypatch, in_colab=True)
+    command, copy_data = _exec_setup_cell(monkeypatch, in_colab=True)
+    assert copy_data[:2] == [sys.executable, "-c"] and "copy_lesson_data('.')" in copy_data[2]
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     assert install_spec() in command and f"torch=={version('torch')}" in command
     assert not {"-U", "--upgrade", "--force-reinstall"} & set(command)
     assert "/solutions" not in install_spec()
-    (command,) = _exec_setup_cell(monkeypatch, in_colab=True, SEQLAB_INSTALL="seqlab-0.1.0-py3-none-any.whl")
+    command, _ = _exec_setup_cell(monkeypatch, in_colab=True, SEQLAB_INSTALL="seqlab-0.1.0-py3-none-any.whl")
     assert "seqlab-0.1.0-py3-none-any.whl" in command and install_spec() not in command
 
 
