@@ -16,7 +16,8 @@ author = "the seqlab authors"
 copyright = "the seqlab authors; sunspot data: WDC-SILSO, Royal Observatory of Belgium, Brussels (CC BY-NC 4.0)"
 
 extensions = ["myst_nb", "sphinx-mathjax-offline", "static_widgets", "learning_goals"]
-exclude_patterns = ["_build", "**/.ipynb_checkpoints", "_ext"]
+# lessons/data and lessons/results hold the committed results the lessons read, not pages
+exclude_patterns = ["_build", "**/.ipynb_checkpoints", "_ext", "lessons/data", "lessons/results"]
 # a ```csv block is shown as plain text; pages outside the toctrees (e.g. a glossary the lessons link
 # to) are still built and reachable by their links
 suppress_warnings = ["misc.highlighting_failure", "toc.not_included"]
