@@ -42,10 +42,10 @@ def test_compare_writes_csv_and_figures(short_file, tmp_path, capsys):
 
 def test_unknown_model_is_a_clear_error(capsys):
     with pytest.raises(SystemExit) as info:
-        main(["compare", "--models", "rnn,transformer"])
+        main(["compare", "--models", "rnn,wavenet"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "unknown model(s) transformer" in err and "persistence" in err
+    assert "unknown model(s) wavenet" in err and "persistence" in err
 
 
 def test_compare_picks_up_a_registered_forecaster(short_file, tmp_path, monkeypatch):
