@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from seqlab.course.colab import strip_colab
+
 ROOT = Path(__file__).resolve().parents[1]
 NBGRADER = ["nbgrader==0.9.6", "Mako", "RapidFuzz", "SQLAlchemy", "alembic"]  # what the test venv lacks
 
@@ -54,14 +56,15 @@ def edit(nb, cell_id: str, old: str, new: str):
 
 def class_of(released: dict[str, nbformat.NotebookNode]) -> dict[tuple[str, str], nbformat.NotebookNode]:
     """(student, exercise) -> notebook: honest, untouched, wrong, partly wrong, tests deleted or edited."""
-    gru, flow, sun, scan = sorted(released)
+    gru, flow, sun, scan, linatt = sorted(released)
     cheat = edit(solution(gru), "gru-cell", "h_next = (1 - z) * n + z * hx", "h_next = z * n + (1 - z) * hx")
     next(c for c in cheat.cells if c.id == "test-gru-cell").source = "print('all tests pass')"
     cheat.cells = [c for c in cheat.cells if c.id != "test-lstm-cell"]
     deleted = solution(sun)
     deleted.cells = [c for c in deleted.cells if "nbgrader" not in c.metadata or c.metadata.nbgrader.get("solution")]
     return {
-        ("ann", gru): solution(gru), ("ann", scan): solution(scan),
+        ("ann", gru): solution(gru), ("ann", scan): solution(scan), ("ann", linatt): solution(linatt),
+        ("ben", linatt): released[linatt],
         ("ben", gru): released[gru], ("ben", flow): released[flow],
         ("cem", gru): cheat, ("cem", sun): deleted,
         ("dia", flow): edit(solution(flow), "diagnose", "float(torch.linalg.eigvals(weight_hh).abs().max())",
@@ -101,8 +104,9 @@ def test_nbgrader_releases_the_exercises_and_agrees_with_seqlab_grade(tmp_path, 
     for name in names:
         nbgrader("generate_assignment", name, "--create", "--force")
         release = json.loads((course / "release" / name / f"{name}.ipynb").read_text())
-        exercise = json.loads((ROOT / "exercises" / f"{name}.ipynb").read_text())
-        assert without_bookkeeping(release) == without_bookkeeping(exercise), name
+        # exercises/ also carries the Colab badge and setup cell, which nbgrader does not add
+        exercise = strip_colab(nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4))
+        assert without_bookkeeping(release) == without_bookkeeping(json.loads(nbformat.writes(exercise))), name
         released[name] = nbformat.reads(json.dumps(release), as_version=4)
 
     submissions = class_of(released)
