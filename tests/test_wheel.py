@@ -134,7 +134,7 @@ def test_wheel_carries_the_course_and_never_the_solutions(dist):
     names = zipfile.ZipFile(dist["wheel"]).namelist()
     for folder in ("notebooks", "exercises"):
         expected = sorted(p.name for p in (ROOT / folder).glob("*.ipynb"))
-        packed = sorted(Path(n).name for n in names if n.startswith(f"seqlab/_course/{folder}/"))
+        packed = sorted(Path(n).name for n in names if n.startswith(f"seqlab/_course/{folder}/") and n.endswith(".ipynb"))
         assert packed == expected and expected, f"the wheel's {folder}: {packed}, the repository's: {expected}"
     with zipfile.ZipFile(dist["wheel"]) as wheel:
         for name in names:
