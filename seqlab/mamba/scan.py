@@ -54,6 +54,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._autograd import grads_by_recomputation
+
 __all__ = [
     "selective_scan",
     "selective_scan_sequential",
@@ -284,18 +286,7 @@ def _backward_by_autograd(needs, inputs, grads):
     inputs: used when the backward is itself differentiated (``create_graph=True``: double
     backward; the hand-written one works on saved buffers outside any graph, so its second
     derivatives would be wrong) or runs under vmap (``is_grads_batched``). Exact, slower."""
-    with torch.enable_grad():
-        outputs = _scan_bld_autograd(*inputs)
-    wanted = [k for k, t in enumerate(inputs) if needs[k] and t.requires_grad]
-    pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None]
-    found = torch.autograd.grad(
-        [o for o, _ in pairs], [inputs[k] for k in wanted], [g for _, g in pairs],
-        create_graph=torch.is_grad_enabled(), allow_unused=True,
-    )
-    result = [None] * len(inputs)
-    for k, g in zip(wanted, found):
-        result[k] = g
-    return tuple(result)
+    return tuple(grads_by_recomputation(_scan_bld_autograd, inputs, needs, grads))
 
 
 def _scan_no_grad(u, delta, A, B, C):

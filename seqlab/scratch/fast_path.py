@@ -51,9 +51,12 @@ h0, c0 (N, H); weights (G*H, I), (G*H, H), (G*H,). ``reverse=True`` runs time ba
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.autograd import forward_ad
 
+from .._autograd import grads_by_recomputation
 from .cells import gru_step, lstm_step, rnn_step
 
 __all__ = ["rnn_layer", "gru_layer", "lstm_layer", "fast_path_applies"]
@@ -107,18 +110,8 @@ def _backward_by_autograd(needs, kind, inputs, grad_outputs, **options):
     (``is_grads_batched=True``; its preallocated buffers cannot hold batched values). Slower
     (the per-step graph is built once more), and exact to every order.
     """
-    with torch.enable_grad():
-        outputs = _reference_layer(kind, *inputs, **options)
-    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if g is not None]
-    wanted = [k for k, t in enumerate(inputs) if t is not None and needs[k] and t.requires_grad]
-    grads = torch.autograd.grad(
-        [o for o, _ in pairs], [inputs[k] for k in wanted], [g for _, g in pairs],
-        create_graph=torch.is_grad_enabled(), allow_unused=True,
-    )
-    result = [None] * len(inputs)
-    for k, g in zip(wanted, grads):
-        result[k] = g
-    return result
+    return grads_by_recomputation(functools.partial(_reference_layer, kind, **options), inputs, needs,
+                                  grad_outputs)
 
 
 def _steps(T: int, reverse: bool):
