@@ -53,6 +53,7 @@ __all__ = [
     "delay_recall_batch",
     "RecallModel",
     "train_recall",
+    "train_recall_seeds",
 ]
 
 KINDS = tuple(NUM_GATES)  # ("rnn", "gru", "lstm")
@@ -354,3 +355,36 @@ def train_recall(
     run = fit_batches(model, batches, nn.functional.mse_loss, opt, clip_grad_norm=clip,
                       measure_grad_norm=True, max_loss=None)
     return {"loss": np.array(run.loss, dtype=float), "grad_norm": np.array(run.grad_norm, dtype=float)}
+
+
+def _recall_job(job: tuple[dict, int]) -> dict[str, np.ndarray]:
+    kwargs, seed = job
+    torch.set_num_threads(1)
+    return train_recall(seed=seed, progress=False, **kwargs)
+
+
+def train_recall_seeds(settings: dict[str, dict], seeds: Sequence[int] = (0, 1, 2), *, jobs: int = 2,
+                       progress: bool = True) -> dict[str, list[dict[str, np.ndarray]]]:
+    """``train_recall(**settings[label], seed=seed)`` for every label and seed: ``{label: [run per seed]}``.
+
+    The runs are independent, so they are spread over ``jobs`` processes (on 2 cores, about half the
+    time of one after the other); each runs on one thread, so the numbers do not depend on how many
+    cores the machine has.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    work = [(label, seed) for label in settings for seed in seeds]
+    jobs_in = [(settings[label], seed) for label, seed in work]
+    bar = dict(total=len(work), desc="training runs", disable=not progress)
+    if jobs == 1:
+        runs = [_recall_job(job) for job in tqdm(jobs_in, **bar)]
+    else:  # spawn, not fork: a forked child inherits torch's thread pool in an unusable state
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            runs = list(tqdm(pool.map(_recall_job, jobs_in), **bar))
+    out: dict[str, list] = {label: [] for label in settings}
+    for (label, _), run in zip(work, runs):
+        out[label].append(run)
+    return out

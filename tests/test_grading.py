@@ -26,14 +26,36 @@ TIMEOUT = 90  # seconds per notebook (generous for a busy CI machine); the loopi
 TOKEN = "seqlab-hostile-4b1d"  # in the command line of every process a hostile notebook leaves behind
 
 FULL = {
-    "01_gru_lstm_cells": {"gru_cell": 3, "lstm_cell": 3},
-    "02_gradient_flow": {"gradient_norms": 3, "decay_rate": 2, "diagnose": 2},
-    "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2},
-    "04_selective_scan": {"discretize": 2, "selective_scan": 3},
+    "01_gru_lstm_cells": {"gru_cell": 3, "lstm_cell": 3, "gates_quiz": 1},
+    "02_gradient_flow": {"gradient_norms": 3, "decay_rate": 2, "diagnose": 2, "flow_quiz": 1},
+    "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2, "protocol_quiz": 1},
+    "04_selective_scan": {"discretize": 2, "selective_scan": 3, "step_size_quiz": 1},
     "05_linear_attention": {"linear_attention_recurrent": 3, "memory_floats": 1, "decay_mask": 2},
 }
 GRU, GRADFLOW, SUNSPOT, SCAN, LINATT = sorted(FULL)
 STUB = "NotImplementedError: not implemented"
+
+# answers that call the course's own implementation: right numbers, earned nothing
+IMPORT_SEQLAB = (
+    "from seqlab.scratch.cells import gru_step, lstm_step\n\n"
+    "def gru_cell(input, hx, weight_ih, weight_hh, bias_ih, bias_hh):\n"
+    "    return gru_step(input, hx, weight_ih, weight_hh, bias_ih, bias_hh)[0]\n"
+)
+LOAD_SEQLAB_FILE = (  # past the import guard, straight to the file
+    "import glob, importlib.util, os, sys\n"
+    "sys.meta_path[:] = [f for f in sys.meta_path if 'Graded' not in type(f).__name__]\n"
+    "for _name in list(sys.modules):\n"
+    "    if _name.startswith('seqlab'):\n"
+    "        del sys.modules[_name]\n"
+    "import seqlab\n"
+    "_files = glob.glob(os.path.join(os.path.dirname(seqlab.__file__), 'mamba', 'scan.py'))\n"
+    "_files += glob.glob(os.path.join(sys.prefix, 'lib', 'python3*', 'site-packages', 'seqlab', 'mamba', 'scan.py'))\n"
+    "_spec = importlib.util.spec_from_file_location('seqlab.mamba.scan', _files[0])\n"
+    "_scan = importlib.util.module_from_spec(_spec)\n"
+    "_spec.loader.exec_module(_scan)\n\n"
+    "def selective_scan(u, delta, A, B, C, D):\n"
+    "    return _scan.selective_scan_sequential(u, delta, A, B, C, D)\n"
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
                                 reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
@@ -167,6 +189,10 @@ def make_class(root: Path, solutions: Path, outputs: Path) -> None:
                 "        if 'def gru_cell' in text and 'BEGIN SOLUTION' in text or 'h_next = (1 - z)' in text:\n"
                 "            exec(text)\n"
                 "            break\n"), root / "read_answer_key" / f"{GRU}.ipynb")
+
+    # the course's own implementation, imported, or loaded from its file past the import guard
+    save(answer(exercise_nb(GRU), "gru-cell", IMPORT_SEQLAB), root / "import_seqlab" / f"{GRU}.ipynb")
+    save(answer(exercise_nb(SCAN), "selective-scan", LOAD_SEQLAB_FILE), root / "load_seqlab_file" / f"{SCAN}.ipynb")
 
     # 4. sabotage: a classmate's file, the solutions, the grader, other kernels, the CSV afterwards
     victim = root / "victim" / f"{GRU}.ipynb"
@@ -327,15 +353,15 @@ def test_every_untouched_exercise_scores_zero_with_the_stub_as_reason(graded):
 
 
 def test_wrong_code_loses_its_points_and_visible_failures_say_by_how_much(graded):
-    assert points(graded, "wrong_gru", GRU) == {"gru_cell": 0, "lstm_cell": 3}
+    assert points(graded, "wrong_gru", GRU) == {"gru_cell": 0, "lstm_cell": 3, "gates_quiz": 1}
     assert "h_next matches torch.nn.GRUCell on a batch of 2: max abs difference" in reasons(graded, "wrong_gru", GRU)["gru_cell"]
-    assert points(graded, "wrong_scan", SCAN) == {"discretize": 2, "selective_scan": 0}
-    assert points(graded, "cheater", GRU) == {"gru_cell": 0, "lstm_cell": 3}
+    assert points(graded, "wrong_scan", SCAN) == {"discretize": 2, "selective_scan": 0, "step_size_quiz": 1}
+    assert points(graded, "cheater", GRU) == {"gru_cell": 0, "lstm_cell": 3, "gates_quiz": 1}
 
 
 def test_partial_credit_and_hidden_feedback_names_the_property_not_the_inputs(graded):
     """Singular values instead of eigenvalues pass 5 of diagnose's 6 properties."""
-    assert points(graded, "wrong_hidden", GRADFLOW) == {"gradient_norms": 3, "decay_rate": 2, "diagnose": 1.67}
+    assert points(graded, "wrong_hidden", GRADFLOW) == {"gradient_norms": 3, "decay_rate": 2, "diagnose": 1.67, "flow_quiz": 1}
     reason = reasons(graded, "wrong_hidden", GRADFLOW)["diagnose"]
     assert reason == "hidden check failed: the spectral radius comes from the eigenvalues, not the singular values"
     feedback = (graded["out"] / "feedback" / "wrong_hidden.md").read_text()
@@ -355,6 +381,35 @@ def test_attacks_on_the_verdict_earn_nothing(graded, student, exercise):
         assert got[answered] == 0, reasons(graded, student, exercise)
     else:
         assert got == zero(exercise), reasons(graded, student, exercise)
+
+
+def test_the_course_own_implementation_earns_nothing(graded):
+    assert points(graded, "import_seqlab", GRU)["gru_cell"] == 0
+    assert "ImportError: seqlab.scratch cannot be imported in a graded run" in reasons(graded, "import_seqlab", GRU)["gru_cell"]
+    assert points(graded, "load_seqlab_file", SCAN)["selective_scan"] == 0
+
+
+@pytest.mark.parametrize("source, name, exercise", [(IMPORT_SEQLAB, "gru_cell", GRU),
+                                                   (LOAD_SEQLAB_FILE, "selective_scan", SCAN)])
+def test_those_answers_would_be_right_if_they_were_allowed(source, name, exercise):
+    """The control for the test above: outside a graded run each cheat gives the solution's numbers."""
+    import torch
+
+    nb = solution(exercise, ROOT / "solutions")
+    theirs, ours = {}, {}
+    exec(source, theirs)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and "nbgrader" in c.metadata
+             and c.metadata.nbgrader.get("solution")]
+    exec("import math\nimport torch\n" + "\n".join(cells), ours)
+    torch.manual_seed(0)
+    if name == "gru_cell":
+        args = (torch.randn(2, 3), torch.randn(2, 4), torch.randn(12, 3), torch.randn(12, 4), torch.randn(12),
+                torch.randn(12))
+    else:
+        b, d, l, n = 2, 3, 5, 4
+        args = (torch.randn(b, d, l), torch.rand(b, d, l), -torch.rand(d, n), torch.randn(b, n, l),
+                torch.randn(b, n, l), torch.randn(d))
+    torch.testing.assert_close(theirs[name](*args), ours[name](*args))
 
 
 def test_patched_builtins_and_numpy_earn_nothing(graded):
@@ -387,11 +442,11 @@ def test_nothing_outlives_the_run_and_nothing_is_left_behind(graded):
 
 # -- 4. limits ----------------------------------------------------------------------------------
 def test_limits(graded):
-    assert points(graded, "memory_hog", GRU) == {"gru_cell": 0, "lstm_cell": 3}
+    assert points(graded, "memory_hog", GRU) == {"gru_cell": 0, "lstm_cell": 3, "gates_quiz": 1}
     assert reasons(graded, "memory_hog", GRU)["gru_cell"].startswith("MemoryError")
-    assert points(graded, "looper", SUNSPOT) == {"make_windows": 2, "combined_loss": 2, "r2_score": 0}
+    assert points(graded, "looper", SUNSPOT) == {"make_windows": 2, "combined_loss": 2, "r2_score": 0, "protocol_quiz": 0}
     assert reasons(graded, "looper", SUNSPOT)["r2_score"] == f"timed out after {TIMEOUT} s"
-    assert points(graded, "quitter", GRADFLOW) == {"gradient_norms": 3, "decay_rate": 0, "diagnose": 0}
+    assert points(graded, "quitter", GRADFLOW) == {"gradient_norms": 3, "decay_rate": 0, "diagnose": 0, "flow_quiz": 0}
     assert reasons(graded, "quitter", GRADFLOW)["diagnose"] == "kernel died"
     assert points(graded, "chatty", SCAN) == FULL[SCAN]
     assert "output beyond that was dropped" in (graded["out"] / "feedback" / "chatty.md").read_text()
@@ -414,7 +469,7 @@ def test_students_come_from_folders_and_exercises_from_metadata(graded):
 
 def test_the_newest_of_two_submissions_counts_and_the_row_says_which(graded):
     assert points(graded, "carol", GRU) == FULL[GRU]
-    assert len(graded["grades"]["carol"][GRU]) == 2  # counted once, not 6/12
+    assert len(graded["grades"]["carol"][GRU]) == len(FULL[GRU])  # counted once, not twice
     assert all("newest of 2 submissions" in r and "Copy1" in r for r in reasons(graded, "carol", GRU).values())
 
 
@@ -445,9 +500,9 @@ def test_roster_and_outputs(graded):
     with open(graded["out"] / "grades_totals.csv", newline="", encoding="utf-8") as handle:
         totals = {(r["student"], r["exercise"]): (float(r["points"]), float(r["max_points"]))
                   for r in csv.DictReader(handle)}
-    assert totals[("solution", "(all)")] == (30, 30) and totals[("untouched", "(all)")] == (0, 30)
-    assert totals[("dave", "(all)")] == (0, 30)
+    assert totals[("solution", "(all)")] == (34, 34) and totals[("untouched", "(all)")] == (0, 34)
+    assert totals[("dave", "(all)")] == (0, 34)
     feedback = (graded["out"] / "feedback" / "cheater.md").read_text()
-    assert "| lstm_cell | 3 / 3 | passed |" in feedback and "**Total: 3 / 6 points**" in feedback
+    assert "| lstm_cell | 3 / 3 | passed |" in feedback and "**Total: 4 / 7 points**" in feedback
     assert "graded without a sandbox" not in feedback
     print(f"graded {len(set(keys))} students in {graded['seconds']:.0f} s")

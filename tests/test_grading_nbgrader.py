@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.slow,
 
 
 @pytest.fixture(scope="module")
-def nbgrader_env():
+def nbgrader_env(tmp_path_factory):
     """Environment variables under which `python -m nbgrader` runs nbgrader 0.9.6."""
     from platformdirs import user_cache_dir
 
@@ -40,7 +40,14 @@ def nbgrader_env():
         if result.returncode != 0:
             shutil.rmtree(site, ignore_errors=True)
             pytest.skip(f"cannot install nbgrader 0.9.6 (offline?): {result.stderr.strip()[-300:]}")
-    return {**os.environ, "PYTHONPATH": str(site), "PATH": f"{site / 'bin'}:{os.environ['PATH']}"}
+    # nbgrader runs the `alembic` command; pip's script in the cache names the interpreter that installed
+    # it, which may be gone, so the command is a shim that runs this interpreter.
+    bin_dir = tmp_path_factory.mktemp("nbgrader-bin")
+    shim = bin_dir / "alembic"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "import sys; from alembic.config import main; '
+                    f'sys.exit(main())" "$@"\n')
+    shim.chmod(0o755)
+    return {**os.environ, "PYTHONPATH": str(site), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
 
 def solution(name: str) -> nbformat.NotebookNode:

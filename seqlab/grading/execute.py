@@ -124,7 +124,10 @@ def run_notebook(
                 except DeadKernelError:
                     stopped = "kernel died"
                 if index in graded:
-                    result = CellResult(client.errors.get(index) or stopped, client.records.get(index, []))
+                    error = client.errors.get(index)
+                    if error and error.startswith("NameError"):  # say why the name is missing
+                        error = earlier_error(client.errors, graded, index) or error
+                    result = CellResult(error or stopped, client.records.get(index, []))
                     results[graded[index]] = result
                     if on_result:
                         on_result(graded[index], result)
@@ -142,6 +145,17 @@ def run_notebook(
             if on_result:
                 on_result(key, results[key])
     return results, stopped, client.output_bytes
+
+
+def earlier_error(errors: dict[int, str], graded: dict[int, str], index: int) -> str | None:
+    """The error of the last ungraded cell between the previous graded cell and ``index``, as the
+    reason a graded cell then failed with a NameError (say, an answer cell whose import failed)."""
+    for before in range(index - 1, -1, -1):
+        if before in graded:
+            return None
+        if before in errors and not errors[before].startswith("NameError"):
+            return one_line("an earlier cell failed", errors[before])
+    return None
 
 
 def run_cells(nb: NotebookNode, graded: dict[int, str], timeout: float, cwd: str) -> dict[str, CellResult]:

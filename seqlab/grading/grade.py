@@ -189,7 +189,7 @@ def run_reference(exercise: Exercise, sandboxes: Sandboxes, limits: Limits) -> s
     """Fill ``exercise.checks`` from a sandboxed run of the solution; None, or what is wrong."""
     graded = {i: grade_id(c) for i, c in enumerate(exercise.notebook.cells) if is_test_cell(c)}
     cells = {gid: (i, exercise.notebook.cells[i]) for i, gid in graded.items()}
-    out = sandboxes.run(exercise.notebook, graded, limits, {MODE_VARIABLE: "reference"})
+    out = sandboxes.run(exercise.notebook, graded, limits, {MODE_VARIABLE: "reference"}, whole_seqlab=True)
     results, _ = parse_run(out.lines, list(graded.values()))
     for gid, (index, cell) in cells.items():
         here = where(exercise.path, index, cell)

@@ -42,6 +42,35 @@ def set_limits(limits: dict[str, int]) -> None:
             resource.setrlimit(rlimit, (int(limits[key]), int(limits[key])))
 
 
+# An IPython start-up file for a submission's kernel: importing seqlab beyond ``check`` fails with a
+# message saying why. The sandbox holds only those files anyway (``sandbox.GRADED_RUN_FILES``); this
+# turns a bare ModuleNotFoundError into feedback, and covers --no-sandbox runs of honest notebooks.
+IMPORT_GUARD = """\
+import sys as _sys
+
+
+class _GradedRunImports:
+    allowed = {"seqlab", "seqlab.grading", "seqlab.grading.checks", "seqlab.grading.values"}
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "seqlab" and name not in self.allowed:
+            raise ImportError(f"{name} cannot be imported in a graded run: an answer computes its result "
+                              "itself; only seqlab.grading.checks is available")
+        return None
+
+
+_sys.meta_path.insert(0, _GradedRunImports())
+del _sys, _GradedRunImports
+"""
+
+
+def write_import_guard(ipython_dir: str) -> None:
+    startup = os.path.join(ipython_dir, "profile_default", "startup")
+    os.makedirs(startup, exist_ok=True)
+    with open(os.path.join(startup, "00-graded-run.py"), "w", encoding="utf-8") as f:
+        f.write(IMPORT_GUARD)
+
+
 def main() -> int:
     job = json.loads(sys.stdin.read())
     set_limits(job.get("limits", {}))
@@ -50,6 +79,8 @@ def main() -> int:
     if job["notebook"].get("probe"):  # the grader checking that sandboxes work here
         print(json.dumps({"probe": "ok"}), flush=True)
         return 0
+    if not job.get("whole_seqlab", False):
+        write_import_guard(os.environ.get("IPYTHONDIR") or os.path.join(os.getcwd(), ".ipython"))
     out = sys.stdout
 
     def emit(payload: dict) -> None:

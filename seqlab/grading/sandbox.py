@@ -20,6 +20,10 @@ Wall time and the bytes read back are limited here; memory, processes, CPU time 
 rlimits in the runner. Killing bwrap ends its PID namespace, and with it every process the
 notebook started (``--die-with-parent`` covers a grader that dies).
 
+A submission sees only the part of seqlab a graded run needs (``GRADED_RUN_FILES``: ``check`` and
+the runner), so an answer cannot call the course's own implementation of what it is graded on, not
+even by loading its file; the solution's reference run sees the whole package.
+
 ``--no-sandbox`` runs the same runner as a plain process group instead (no isolation).
 """
 
@@ -42,6 +46,9 @@ HOME = "/home/student"
 STARTUP_SECONDS = 150  # kernel start-up allowance on top of the notebook's wall time
 ETC_FILES = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
              "localtime", "mime.types", "fonts")
+# the files of seqlab inside a submission's sandbox: the runner and what test cells import
+GRADED_RUN_FILES = ("__init__.py", "grading/__init__.py", "grading/checks.py", "grading/values.py",
+                    "grading/execute.py", "grading/runner.py")
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
                 "install bubblewrap; Arch: sudo pacman -S bubblewrap), or pass --no-sandbox to grade "
                 "without one (only for notebooks you trust)")
@@ -85,20 +92,17 @@ class Sandboxes:
         self.slot_ready = threading.Condition(self.lock)
 
     # -- the command -------------------------------------------------------------------------
-    def bwrap_command(self, work_fd: int, fds: list[int]) -> list[str]:
-        """bwrap's argv; every host path it binds is opened here and its fd appended to ``fds``."""
+    def bwrap_command(self, work_fd: int, fds: list[int], whole_seqlab: bool = False) -> list[str]:
+        """bwrap's argv; every host path it binds is opened here and its fd appended to ``fds``.
+
+        Unless ``whole_seqlab``, seqlab's folder holds only ``GRADED_RUN_FILES``."""
 
         made: set[str] = set()
 
         def bind(path: str) -> list[str]:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             fds.append(fd)
-            parents = []  # readable parent folders (bwrap would make them private to root)
-            for parent in reversed(Path(path).parents[:-1]):
-                if str(parent) not in made:
-                    made.add(str(parent))
-                    parents += ["--perms", "0755", "--dir", str(parent)]
-            return parents + ["--ro-bind-fd", str(fd), path]
+            return bind_parents(path, made) + ["--ro-bind-fd", str(fd), path]
 
         if self.as_root:  # the runner switches to its own uid, then has no capability left
             argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -115,8 +119,18 @@ class Sandboxes:
         for name in ETC_FILES:
             if os.path.exists(f"/etc/{name}"):
                 argv += bind(f"/etc/{name}")
-        for path in python_paths():
-            argv += bind(path)
+        package = str(Path(__import__("seqlab").__file__).resolve().parent)
+        bound = python_paths()
+        for path in bound:
+            if whole_seqlab or path != package:
+                argv += bind(path)
+        if not whole_seqlab:
+            # an empty folder over seqlab's (inside the venv for an installed wheel), then the few files
+            made.update(str(p) for p in Path(package).parents if any(is_within(str(p), b) for b in bound))
+            made.add(package)
+            argv += bind_parents(package, made) + ["--perms", "0755", "--tmpfs", package]
+            for name in GRADED_RUN_FILES:
+                argv += bind(f"{package}/{name}")
         argv += ["--bind-fd", str(work_fd), HOME]
         argv += ["--clearenv"]  # the runner changes to $HOME once it has its own uid
         for name, value in sandbox_env(HOME, f"{HOME}/.tmp").items():
@@ -124,8 +138,12 @@ class Sandboxes:
         return argv + ["--", sys.executable, "-m", "seqlab.grading.runner"]
 
     # -- one run -----------------------------------------------------------------------------
-    def run(self, notebook: dict, graded: dict[int, str], limits: Limits, env: dict[str, str]) -> RunOutput:
-        """Run ``notebook`` in a fresh sandbox; never raises for what the notebook does."""
+    def run(self, notebook: dict, graded: dict[int, str], limits: Limits, env: dict[str, str],
+            whole_seqlab: bool = False) -> RunOutput:
+        """Run ``notebook`` in a fresh sandbox; never raises for what the notebook does.
+
+        ``whole_seqlab``: the run may import all of seqlab (the solution's reference run); otherwise
+        only ``GRADED_RUN_FILES`` are there and imports of the rest fail with a message saying why."""
         with self.slot_ready:
             while not self.free_slots and not self.closed:
                 self.slot_ready.wait()
@@ -149,7 +167,7 @@ class Sandboxes:
                     runner_limits["processes"] += tasks_of(os.geteuid())
                 work_fd = os.open(work, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
                 fds.append(work_fd)
-                argv = self.bwrap_command(work_fd, fds)
+                argv = self.bwrap_command(work_fd, fds, whole_seqlab)
                 kwargs.update(pass_fds=fds)
                 # per-run variables (the check mode) go in with --setenv, before "--"
                 extra = [x for name, value in env.items() for x in ("--setenv", name, value)]
@@ -162,7 +180,8 @@ class Sandboxes:
                 kwargs.update(cwd=work, env={**sandbox_env(str(work), str(tmp)), **env},
                               start_new_session=True)
             job = json.dumps({"notebook": notebook, "graded": {str(k): v for k, v in graded.items()},
-                              "timeout": limits.timeout, "limits": runner_limits})
+                              "timeout": limits.timeout, "limits": runner_limits,
+                              "whole_seqlab": whole_seqlab})
             return self.communicate(argv, job, limits, kwargs)
         finally:
             for fd in fds:
@@ -241,6 +260,21 @@ class Sandboxes:
                 pass
         for proc in running:
             self.kill(proc)
+
+
+def is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def bind_parents(path: str, made: set[str]) -> list[str]:
+    """bwrap arguments making ``path``'s missing parent folders, readable by all (bwrap would make
+    them private to root); ``made`` holds the folders already there and is updated."""
+    argv = []
+    for parent in reversed(Path(path).parents[:-1]):
+        if str(parent) not in made:
+            made.add(str(parent))
+            argv += ["--perms", "0755", "--dir", str(parent)]
+    return argv
 
 
 def python_paths() -> list[str]:
