@@ -23,8 +23,11 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
+# two workers: most of the suite waits on kernels, browsers and sandboxes, and a 2-core machine has room
+JOBS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks solutions $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --nbval --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks solutions $(PYTEST_ARGS)
 
 compare: $(STAMP)
 	$(BIN)/python -m seqlab compare $(ARGS)

@@ -24,10 +24,10 @@ EXERCISES = ROOT / "exercises"
 
 # the points table documented in docs/instructors.md
 POINTS = {
-    "01_gru_lstm_cells": {"gru_cell": 3, "lstm_cell": 3},
-    "02_gradient_flow": {"gradient_norms": 3, "decay_rate": 2, "diagnose": 2},
-    "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2},
-    "04_selective_scan": {"discretize": 2, "selective_scan": 3},
+    "01_gru_lstm_cells": {"gru_cell": 3, "lstm_cell": 3, "gates_quiz": 1},
+    "02_gradient_flow": {"gradient_norms": 3, "decay_rate": 2, "diagnose": 2, "flow_quiz": 1},
+    "03_sunspot_windows_loss": {"make_windows": 2, "combined_loss": 2, "r2_score": 2, "protocol_quiz": 1},
+    "04_selective_scan": {"discretize": 2, "selective_scan": 3, "step_size_quiz": 1},
     "05_linear_attention": {"linear_attention_recurrent": 3, "memory_floats": 1, "decay_mask": 2},
 }
 

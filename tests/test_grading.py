@@ -396,10 +396,9 @@ def test_those_answers_would_be_right_if_they_were_allowed(source, name, exercis
     import torch
 
     nb = solution(exercise, ROOT / "solutions")
-    theirs, ours = {}, {}
-    exec(source, theirs)
     cells = [c.source for c in nb.cells if c.cell_type == "code" and "nbgrader" in c.metadata
              and c.metadata.nbgrader.get("solution")]
+    ours: dict = {}
     exec("import math\nimport torch\n" + "\n".join(cells), ours)
     torch.manual_seed(0)
     if name == "gru_cell":
@@ -409,7 +408,16 @@ def test_those_answers_would_be_right_if_they_were_allowed(source, name, exercis
         b, d, l, n = 2, 3, 5, 4
         args = (torch.randn(b, d, l), torch.rand(b, d, l), -torch.rand(d, n), torch.randn(b, n, l),
                 torch.randn(b, n, l), torch.randn(d))
-    torch.testing.assert_close(theirs[name](*args), ours[name](*args))
+    modules = {key: module for key, module in sys.modules.items() if key.split(".")[0] == "seqlab"}
+    try:
+        theirs: dict = {}
+        exec(source, theirs)
+        got = theirs[name](*args)
+    finally:  # the second cheat empties sys.modules of seqlab: the other tests get theirs back
+        for key in [k for k in sys.modules if k.split(".")[0] == "seqlab"]:
+            del sys.modules[key]
+        sys.modules.update(modules)
+    torch.testing.assert_close(got, ours[name](*args))
 
 
 def test_patched_builtins_and_numpy_earn_nothing(graded):

@@ -140,4 +140,4 @@ def test_nbgrader_releases_the_exercises_and_agrees_with_seqlab_grade(tmp_path, 
     agree = [key for key in submissions if abs(theirs.get(key, -1) - ours[key]) < 0.011]
     print(f"nbgrader agrees with seqlab grade on {len(agree)} of {len(submissions)} submissions")
     assert {key: (theirs.get(key), ours[key]) for key in submissions if key not in agree} == {}
-    assert ours[("dia", names[1])] == 3 + 2 + 1.67  # partial credit, the same in both
+    assert ours[("dia", names[1])] == 3 + 2 + 1.67 + 1  # partial credit, the same in both
