@@ -139,10 +139,7 @@ def run_in_processes(configs, seeds=(0, 1, 2), *, series: pd.Series | None = Non
                      progress: bool = True, threads: int | None = DEFAULT_THREADS) -> list[RunOutcome]:
     """``run_experiments`` with the runs spread over ``jobs`` processes: the same outcomes in the same
     order, since every run is seeded and independent of the others; only the wall time differs."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from tqdm.auto import tqdm
+    from .parallel import map_in_processes
 
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
@@ -154,11 +151,8 @@ def run_in_processes(configs, seeds=(0, 1, 2), *, series: pd.Series | None = Non
     work = [(c, s, series, train_fraction, val_fraction, threads) for c in configs for s in seeds]
     order = sorted(range(len(work)), key=lambda i: -work[i][0].window)  # longest windows (slowest runs) first
     done: list = [None] * len(work)
-    # spawn, not fork: a forked child inherits torch's thread pool in an unusable state
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        runs = pool.map(_run_job, [work[i] for i in order])
-        for i, outcome in zip(order, tqdm(runs, total=len(work), desc="runs", disable=not progress)):
-            done[i] = outcome
+    for i, outcome in zip(order, map_in_processes(_run_job, [work[i] for i in order], jobs, progress=progress)):
+        done[i] = outcome
     return done
 
 

@@ -38,7 +38,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models import NUM_GATES, recurrent_class
-from .train import fit_batches
+from .train import fit_batches, num_threads
 
 __all__ = [
     "LinearRNNCell",
@@ -359,8 +359,8 @@ def train_recall(
 
 def _recall_job(job: tuple[dict, int]) -> dict[str, np.ndarray]:
     kwargs, seed = job
-    torch.set_num_threads(1)
-    return train_recall(seed=seed, progress=False, **kwargs)
+    with num_threads(1):
+        return train_recall(seed=seed, progress=False, **kwargs)
 
 
 def train_recall_seeds(settings: dict[str, dict], seeds: Sequence[int] = (0, 1, 2), *, jobs: int = 2,
@@ -371,19 +371,11 @@ def train_recall_seeds(settings: dict[str, dict], seeds: Sequence[int] = (0, 1, 
     time of one after the other); each runs on one thread, so the numbers do not depend on how many
     cores the machine has.
     """
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+    from .parallel import map_in_processes
 
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
     work = [(label, seed) for label in settings for seed in seeds]
-    jobs_in = [(settings[label], seed) for label, seed in work]
-    bar = dict(total=len(work), desc="training runs", disable=not progress)
-    if jobs == 1:
-        runs = [_recall_job(job) for job in tqdm(jobs_in, **bar)]
-    else:  # spawn, not fork: a forked child inherits torch's thread pool in an unusable state
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            runs = list(tqdm(pool.map(_recall_job, jobs_in), **bar))
+    runs = map_in_processes(_recall_job, [(settings[label], seed) for label, seed in work], jobs,
+                            desc="training runs", progress=progress)
     out: dict[str, list] = {label: [] for label in settings}
     for (label, _), run in zip(work, runs):
         out[label].append(run)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from seqlab import gradflow as gf
+from seqlab.train import num_threads
 from seqlab.scratch import GRUCell as ScratchGRUCell
 
 
@@ -202,3 +203,22 @@ def test_clipping_keeps_an_exploding_sgd_run_finite():
     unclipped, clipped = gf.train_recall(clip=None, **kw), gf.train_recall(clip=1.0, **kw)
     assert not np.isfinite(unclipped["loss"]).all()
     assert np.isfinite(clipped["loss"]).all()
+
+
+def test_train_recall_seeds_gives_each_run_as_alone_whether_in_processes_or_here():
+    settings = {"gru": dict(kind="gru", steps=3, seq_len=6, hidden_size=4),
+                "rnn clipped": dict(kind="rnn", clip=1.0, optimizer="sgd", steps=3, seq_len=6, hidden_size=4)}
+    threads = torch.get_num_threads()
+    here = gf.train_recall_seeds(settings, seeds=(0, 1), jobs=1, progress=False)
+    assert torch.get_num_threads() == threads  # one thread inside the runs only
+    spread = gf.train_recall_seeds(settings, seeds=(0, 1), jobs=2, progress=False)
+    assert list(here) == list(spread) == list(settings)
+    for label, kw in settings.items():
+        for seed, a, b in zip((0, 1), here[label], spread[label]):
+            with num_threads(1):
+                alone = gf.train_recall(seed=seed, progress=False, **kw)
+            for key in ("loss", "grad_norm"):
+                np.testing.assert_array_equal(a[key], alone[key])
+                np.testing.assert_array_equal(b[key], alone[key])
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        gf.train_recall_seeds(settings, jobs=0)
